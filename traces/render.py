@@ -1,0 +1,60 @@
+"""Text rendering of a trace: numbered steps, the action, and what changed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from traces.format import Trace
+
+
+def _short(value: Any, width: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def changes(before: Any, after: Any) -> list[str]:
+    """What differs between two state renderings, one line per changed field."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines = []
+        for key in list(before) + [k for k in after if k not in before]:
+            old, new = before.get(key), after.get(key)
+            if old == new:
+                continue
+            if isinstance(old, dict) and isinstance(new, dict):
+                lines.extend(f"{key}.{line}" for line in changes(old, new))
+            else:
+                lines.append(f"{key}: {_short(old, 60)} -> {_short(new, 60)}")
+        return lines
+    if before == after:
+        return []
+    return [f"{_short(before, 60)} -> {_short(after, 60)}"]
+
+
+def render_trace(trace: Trace, color: bool = False) -> str:
+    """The trace as numbered steps a person can follow."""
+    bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
+    red = (lambda s: f"\033[31m{s}\033[0m") if color else (lambda s: s)
+    what = "witness for" if trace.kind == "sometimes" else "counterexample to"
+    out = [bold(f"{trace.model}: {what} {trace.property} ({trace.kind}), {len(trace)} steps")]
+    if trace.params:
+        out.append("  params: " + ", ".join(f"{k}={v}" for k, v in trace.params.items()))
+    if trace.note:
+        out.append(f"  {trace.note}")
+    states = trace.states
+    if states:
+        out.append(f"  0. initial state: {_short(states[0], 200)}")
+    for i, action in enumerate(trace.actions, 1):
+        desc = trace.steps[i - 1] if i - 1 < len(trace.steps) else str(action)
+        marker = ""
+        if trace.loop_start is not None and i - 1 == trace.loop_start:
+            marker = "   <- cycle starts here"
+        out.append(f"  {i}. {desc}{marker}")
+        if i < len(states):
+            for line in changes(states[i - 1], states[i]):
+                out.append(f"       {line}")
+    if trace.loop_start is not None:
+        out.append(f"  ... then back to the state after step {trace.loop_start}: the cycle repeats forever")
+    if trace.kind == "always":
+        out.append(red(f"  {trace.property} is violated in the last state."))
+    return "\n".join(out)
