@@ -17,6 +17,10 @@ from models.registry import UsageError
 # One line per subcommand module; each defines register(subparsers).
 SUBCOMMAND_MODULES = [
     "checker.commands",
+    "checker.simulate_cli",
+    "checker.prove_cli",
+    "checker.partition_cli",
+    "properties.consistency.cli",
 ]
 
 
@@ -41,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns (and exits with) the exit code."""
+    """Run the command line and return its exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         code = args.func(args)
     except UsageError as exc:
@@ -51,10 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except BrokenPipeError:
         code = 0
-    if argv is None:
-        sys.exit(code)
     return code
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

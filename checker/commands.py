@@ -23,8 +23,12 @@ def register(sub: Any) -> None:
     """Add check, replay, list and bench to the command line."""
     p = sub.add_parser("check", help="explore a model and judge its properties")
     add_model_args(p)
-    p.add_argument("--engine", default="bfs", choices=["bfs", "dfs"],
-                   help="bfs: shortest counterexamples (default); dfs: depth-first")
+    p.add_argument("--engine", default="bfs", choices=["bfs", "dfs", "hypothesis"],
+                   help="bfs: shortest counterexamples (default); dfs: depth-first; "
+                        "hypothesis: sampled search with short counterexamples, for large configurations")
+    p.add_argument("--budget", type=int, metavar="N",
+                   help="hypothesis engine: number of examples (default 200); --max-depth sets steps per example")
+    p.add_argument("--seed", type=int, metavar="S", help="hypothesis engine: a different reproducible sample")
     p.add_argument("--max-depth", type=int, metavar="N", help="explore behaviours of at most N steps")
     p.add_argument("--fingerprint", action="store_true",
                    help="store 64-bit fingerprints instead of states (less memory; reports a collision estimate)")
@@ -54,6 +58,12 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model name (see: splitbrain list)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable)")
+    p.add_argument("--faults", metavar="SPEC",
+                   help="actor models: faults to inject, e.g. partition=1,crash=1,restart,loss,dup,"
+                        "clock-skew=2,clock-jump=1,byzantine=1 (see models/faults.py; 'splitbrain list' "
+                        "shows which a model supports)")
+    p.add_argument("--network", choices=["unordered", "duplicating", "fifo"],
+                   help="actor models: message semantics (default: the model's)")
 
 
 def add_output_args(p: argparse.ArgumentParser) -> None:
@@ -82,13 +92,37 @@ def build_model(args: argparse.Namespace) -> Any:
 
 def model_extras(args: argparse.Namespace) -> dict[str, Any]:
     """Extra keyword arguments for the model factory (faults and network of actor models)."""
-    return {}
+    from models.faults import FaultConfig
+
+    faults, network = getattr(args, "faults", None), getattr(args, "network", None)
+    if faults is None and network is None:
+        return {}
+    spec = registry.get(args.model)
+    if not spec.faults:
+        flag = "--faults" if faults is not None else "--network"
+        raise UsageError(f"model {spec.name} does not support faults ({flag} applies to actor models)")
+    extras: dict[str, Any] = {}
+    if faults is not None:
+        config = FaultConfig.parse(faults)
+        unsupported = sorted(config.kinds() - set(spec.faults))
+        if unsupported:
+            raise UsageError(f"model {spec.name} does not support fault {unsupported[0]} "
+                             f"(supported: {', '.join(spec.faults)})")
+        extras["faults"] = config
+    if network is not None:
+        extras["network"] = network
+    return extras
 
 
 def run_check(args: argparse.Namespace) -> int:
     from checker.explore import check
 
     model = build_model(args)
+    if args.engine == "hypothesis":
+        from checker.hypothesis import check_from_args
+        return report(check_from_args(model, args), args)
+    if args.budget is not None or args.seed is not None:
+        raise UsageError("--budget and --seed apply to --engine hypothesis only")
     if args.symmetry and not getattr(model, "has_symmetry", False):
         raise UsageError(f"model {args.model} declares no symmetry: --symmetry does not apply")
     if args.max_depth is not None and args.max_depth < 0:
@@ -151,10 +185,13 @@ def format_result(result: CheckResult, trace_file: Path | None, color: bool = Fa
                      else f"  search bounded by max depth {result.max_depth}")
     if result.verdict == "interrupted":
         lines.append("  interrupted: figures so far")
+    fairness = result.extra.get("fairness", {})
     for p in result.properties:
         mark = {True: "holds", False: "VIOLATED" if p.kind != "sometimes" else "NOT REACHED", None: "undecided"}[p.holds]
         note = f"  ({p.note})" if p.note else ""
         lines.append(f"  {p.kind:<10} {p.name:<32} {mark}{note}")
+        if p.name in fairness:
+            lines.append(f"  {'':<10}   assuming: {', '.join(fairness[p.name]) or 'no fairness'}")
     if result.counterexample is not None:
         lines.append("")
         lines.append(render_trace(result.counterexample, color=color))

@@ -190,28 +190,26 @@ class _Search:
                 self.truncated = True
                 return
             nxt: list[Any] = []
-            generated = 0
             for count, s in enumerate(level):
                 k = s if keyf is None else keyf(s)
                 n = 0
-                for a, t in succ(s):
-                    n += 1
-                    tk = t if keyf is None else keyf(t)
-                    if tk in seen:
-                        continue
-                    if within is not None and not within(t):
-                        continue
-                    seen[tk] = (k, a)
-                    judge(t, tk)
-                    nxt.append(t)
-                generated += n
+                try:
+                    for a, t in succ(s):
+                        n += 1
+                        tk = t if keyf is None else keyf(t)
+                        if tk in seen:
+                            continue
+                        if within is not None and not within(t):
+                            continue
+                        seen[tk] = (k, a)
+                        judge(t, tk)
+                        nxt.append(t)
+                finally:  # counted even when a violation ends the search mid-state
+                    self.generated += n
                 if n == 0 and check_deadlock:
-                    self.generated += generated
-                    generated = 0
                     self.deadlock(k)
                 if count & 1023 == 0 and progress.due():
-                    progress.line(len(seen), self.generated + generated, len(level) - count + len(nxt), self.depth)
-            self.generated += generated
+                    progress.line(len(seen), self.generated, len(level) - count + len(nxt), self.depth)
             steps += 1
             if nxt:
                 self.depth += 1
@@ -269,11 +267,37 @@ class _Search:
         init, actions = self.path_to(key)
         return make_trace(self.model, init, actions, name, kind)
 
+    def judge_liveness(self, result: CheckResult) -> dict[str, PropertyResult] | None:
+        """Verdicts on the liveness properties, judged on the whole state graph (None: interrupted)."""
+        live = [p for p in self.props if p.kind in LIVENESS_KINDS]
+        if not live:
+            return {}
+        from checker.liveness import check_liveness
+
+        try:
+            report = check_liveness(self.model, live)
+        except KeyboardInterrupt:
+            return None
+        secs = report.build_seconds + report.judge_seconds
+        result.extra["liveness_seconds"] = round(secs, 3)
+        result.notes.append(
+            f"liveness: {len(live)} propert{'y' if len(live) == 1 else 'ies'} judged on the full state graph "
+            f"({report.states:,} states, {report.edges:,} edges) in {secs:.2f} s"
+            + (" (liveness ignores symmetry reduction)" if result.symmetry else "")
+        )
+        return {r.name: r for r in report.results}
+
     def fill_verdicts(self, result: CheckResult, interrupted: bool) -> None:
         complete = result.complete
+        if any(p.kind in LIVENESS_KINDS for p in self.props):
+            result.extra["fairness"] = {p.name: [str(f) for f in p.fairness] for p in self.props if p.kind in LIVENESS_KINDS}
+        live = self.judge_liveness(result) if complete else {}
+        if live is None:
+            interrupted, live = True, {}
         for p in self.props:
             if p.kind in LIVENESS_KINDS:
-                result.properties.append(PropertyResult(p.name, p.kind, None, note="liveness: use checker.liveness"))
+                result.properties.append(live.get(p.name) or PropertyResult(
+                    p.name, p.kind, None, note="undecided: liveness needs the complete state graph"))
             elif p.kind == ALWAYS:
                 if p.name in self.violations:
                     trace = self.trace_for(p.name, ALWAYS, self.violations[p.name])

@@ -68,6 +68,7 @@ def test_keep_going_reports_every_violation():
     first = check(Counter(n=4, wrap=False, reset=False, bad=2, goal=3))
     assert [p.name for p in first.violated] == ["NotBad"]
     assert not first.complete
+    assert first.states_generated >= first.distinct_states  # counted up to the stop
 
 
 def test_max_depth_bounds_the_search():

@@ -2,7 +2,11 @@
 
 ``make_trace`` turns a path found by a checker into a :class:`Trace`;
 ``replay`` re-runs a trace and says whether the recorded violation is
-reproduced, or exactly where the model no longer matches the trace.
+reproduced, or exactly where the model no longer matches the trace. A
+liveness counterexample is a lasso: replay re-runs the stem and the cycle,
+checks that the cycle returns to the state at ``loop_start`` (or that the last
+state stutters, when ``loop_start`` is the last state), takes no fault under
+an after-faults assumption, is fair, and that the property fails along it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from models.core import Model, format_action
-from properties.kinds import ALWAYS, SOMETIMES
+from properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
 from traces.format import Trace, to_jsonable
 
 
@@ -82,7 +86,10 @@ def model_for(trace: Trace) -> Model:
     from models import registry
 
     if trace.model in registry.specs():
-        return registry.build(trace.model, trace.params)
+        params, extra = dict(trace.params), {}
+        if registry.get(trace.model).faults:  # actor models record their faults and network as params
+            extra = {k: params.pop(k) for k in ("faults", "network") if k in params}
+        return registry.build(trace.model, params, **extra)
     if trace.factory and ":" in trace.factory:
         mod, _, qual = trace.factory.partition(":")
         try:
@@ -156,4 +163,9 @@ def _judge(model: Model, trace: Trace, states: list[Any]) -> ReplayReport:
         if not prop.condition(final):
             return ReplayReport(False, f"{prop.name} is not reached in the last state", len(states) - 1, states)
         return ReplayReport(True, f"{prop.name} reached at step {len(states) - 1}, as recorded", None, states)
+    if prop.kind in LIVENESS_KINDS:
+        from checker.liveness import judge_lasso
+
+        ok, message = judge_lasso(model, prop, states, list(trace.actions), trace.loop_start)
+        return ReplayReport(ok, message, None, states)
     return ReplayReport(False, f"{prop.name} is a {prop.kind} property, which this trace format cannot judge", None, states)
