@@ -1,0 +1,1 @@
+"""Byzantine agreement: reliable broadcast (bcastByz), oral and signed messages, PBFT."""
