@@ -241,7 +241,8 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{spec.name}: {spec.summary}")
         for p in spec.params:
             choices = f" (one of: {', '.join(map(str, p.choices))})" if p.choices else ""
-            print(f"    -p {p.name}={p.default!s:<8} {p.type.__name__:<5} {p.help}{choices}")
+            default = "auto" if p.default is None else p.default
+            print(f"    -p {f'{p.name}={default}':<26} {p.type.__name__:<5} {p.help}{choices}")
         for flag, text in spec.bugs.items():
             print(f"    bug={flag}: {text}")
         if spec.faults:
