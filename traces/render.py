@@ -23,12 +23,24 @@ def changes(before: Any, after: Any) -> list[str]:
                 continue
             if isinstance(old, dict) and isinstance(new, dict):
                 lines.extend(f"{key}.{line}" for line in changes(old, new))
+            elif isinstance(old, list) and isinstance(new, list) and len(old) + len(new) > 2:
+                lines.append(f"{key}: {_list_change(old, new)}")
             else:
                 lines.append(f"{key}: {_short(old, 60)} -> {_short(new, 60)}")
         return lines
     if before == after:
         return []
     return [f"{_short(before, 60)} -> {_short(after, 60)}"]
+
+
+def _list_change(old: list, new: list) -> str:
+    """A long list's change as the items it gained and lost (sets and message bags)."""
+    olds = [json.dumps(x, sort_keys=True) for x in old]
+    news = [json.dumps(x, sort_keys=True) for x in new]
+    added = [x for x in news if x not in olds]
+    removed = [x for x in olds if x not in news]
+    parts = [f"+ {_short(x, 80)}" for x in added] + [f"- {_short(x, 80)}" for x in removed]
+    return ", ".join(parts) if parts else f"same items, {len(new)} in all, reordered or repeated"
 
 
 def render_trace(trace: Trace, color: bool = False) -> str:
