@@ -9,6 +9,7 @@ from models.core import Model
 from properties.consistency import REGISTER
 from properties.consistency.history import Event
 from properties.consistency.property import HistoryCheck, history_property
+from toys import reachable
 
 SCRIPTS = ((("write", 1), ("write", 2)), (("read", None), ("read", None)))
 
@@ -102,7 +103,7 @@ def test_verdicts_are_cached_by_history():
     result = check(model)
     assert isinstance(prop.condition, HistoryCheck)
     # the model's own property object is fresh per call; count on one we hold
-    states = _reachable(model)
+    states = reachable(model)
     for s in states:
         assert prop.condition(s)
     assert prop.condition.checks == len({s[3] for s in states}) < len(states)
@@ -125,15 +126,3 @@ def _replay(model, actions):
     return state
 
 
-def _reachable(model):
-    seen = set(model.init_states())
-    frontier = list(seen)
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for _, t in model.successors(s):
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
-    return seen

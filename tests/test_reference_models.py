@@ -22,6 +22,7 @@ from models.paxos import Paxos
 from models.paxoscommit import PaxosCommit
 from models.twophase import TwoPhase
 from traces.replay import replay
+from toys import reachable
 
 
 def counts(result):
@@ -64,23 +65,9 @@ def _permute(state, perm):
     )
 
 
-def _reachable(model):
-    seen = set(model.init_states())
-    frontier = list(seen)
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for _, t in model.successors(s):
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
-    return seen
-
-
 def test_twophase_canonical_picks_exactly_one_state_per_orbit():
     model = TwoPhase(rms=4)
-    states = _reachable(model)
+    states = reachable(model)
     perms = list(permutations(range(4)))
     orbits = {frozenset(_permute(s, p) for p in perms) for s in states}
     canon = {model.canonical(s) for s in states}
@@ -174,7 +161,7 @@ def test_paxos_invariants_agree_with_a_literal_translation_of_inv(bug):
     judge = Paxos(acceptors=3, values=2, max_ballot=2)
     props = {p.name: p.condition for p in judge.properties()}
     explore = Paxos(acceptors=3, values=2, max_ballot=1, bug=bug)
-    states = sorted(_reachable(explore), key=repr)[::6]
+    states = sorted(reachable(explore), key=repr)[::6]
     seen_false = set()
     for s in states:
         expected = _literal_inv(judge, s)
@@ -279,7 +266,7 @@ def test_paxoscommit_counts_agree_with_a_literal_translation(rms, acceptors, max
 
 def test_paxoscommit_successors_are_the_literal_ones_state_by_state():
     model = PaxosCommit(rms=2, acceptors=2, max_ballot=1)
-    for s in sorted(_reachable(model), key=repr)[::5]:
+    for s in sorted(reachable(model), key=repr)[::5]:
         ours = Counter(t for _, t in model.successors(s))
         assert ours == Counter(_literal_paxoscommit_successors(model, s))
 

@@ -83,3 +83,18 @@ class Tokens(Model):
         from itertools import combinations_with_replacement
 
         return len(list(combinations_with_replacement(range(self.m), self.k)))
+
+
+def reachable(model: Model) -> set:
+    """Every reachable state of ``model``, by a plain search independent of the checker."""
+    seen = set(model.init_states())
+    frontier = list(seen)
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for _, t in model.successors(s):
+                if t not in seen:
+                    seen.add(t)
+                    nxt.append(t)
+        frontier = nxt
+    return seen
