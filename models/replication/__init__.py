@@ -125,6 +125,17 @@ class ReplicatedModel(ActorModel):
 
     replicas: tuple[str, ...] = ()
 
+    def name_nodes(self, prefix: str, replicas: int, ops: str, bug: str, bugs: Any) -> list:
+        """Check the common parameters, name replicas ``prefix1..`` and the clients; the clients' scripts."""
+        if replicas < 1:
+            raise ValueError("need replicas >= 1")
+        if bug not in ("none", *bugs):
+            raise ValueError(f"unknown bug {bug!r}")
+        scripts = parse_ops(ops)
+        self.replicas = tuple(f"{prefix}{i + 1}" for i in range(replicas))
+        self.clients = client_names(scripts)
+        return scripts
+
     def successors(self, w: World):
         for action, nxt in super().successors(w):
             if action[0] != "crash" or action[1] in self.replicas:

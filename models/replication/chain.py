@@ -42,8 +42,8 @@ from typing import Any, NamedTuple
 
 from models.actors import Actor, Context, World
 from models.registry import ModelSpec, Param
-from models.replication import (DEFAULT_FAULTS, REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes, client_events,
-                                client_names, parse_ops)
+from models.replication import (DEFAULT_FAULTS, REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes,
+                                client_events)
 from properties.consistency.property import history_property
 from properties.kinds import always, sometimes
 
@@ -178,13 +178,7 @@ class Chain(ReplicatedModel):
 
     def __init__(self, replicas: int = 2, ops: str = "w1;r,r", bug: str = "none",
                  max_in_flight: int = 6, faults: Any = None, network: Any = None) -> None:
-        if replicas < 1:
-            raise ValueError("need replicas >= 1")
-        if bug not in ("none", *BUGS):
-            raise ValueError(f"unknown bug {bug!r}")
-        scripts = parse_ops(ops)
-        self.replicas = tuple(f"r{i + 1}" for i in range(replicas))
-        self.clients = client_names(scripts)
+        scripts = self.name_nodes("r", replicas, ops, bug, BUGS)
         nodes: dict[str, Actor] = {"master": MasterActor(self.replicas, bug == "read_from_head")}
         replica = ReplicaActor(self.replicas)
         nodes.update({r: replica for r in self.replicas})

@@ -38,8 +38,7 @@ from typing import Any, NamedTuple
 
 from models.actors import Actor, Context, World
 from models.registry import ModelSpec, Param
-from models.replication import (REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes,
-                                client_events, client_names, parse_ops)
+from models.replication import REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes, client_events
 from properties.consistency.property import history_property
 from properties.kinds import always, sometimes
 
@@ -163,13 +162,7 @@ class PrimaryBackup(ReplicatedModel):
 
     def __init__(self, replicas: int = 2, ops: str = "w1;w2", bug: str = "none",
                  max_in_flight: int = 6, faults: Any = None, network: Any = None) -> None:
-        if replicas < 1:
-            raise ValueError("need replicas >= 1")
-        if bug not in ("none", *BUGS):
-            raise ValueError(f"unknown bug {bug!r}")
-        scripts = parse_ops(ops)
-        self.replicas = tuple(f"p{i + 1}" for i in range(replicas))
-        self.clients = client_names(scripts)
+        scripts = self.name_nodes("p", replicas, ops, bug, BUGS)
         replica = ReplicaActor(self.replicas, bug == "no_fencing")
         nodes: dict[str, Actor] = {r: replica for r in self.replicas}
         client = ClientActor(dict(zip(self.clients, scripts)), self.replicas)
