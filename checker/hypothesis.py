@@ -1,0 +1,376 @@
+"""Any Model as a Hypothesis stateful test: sampled search with short counterexamples.
+
+``machine_class(model)`` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`.
+Its ``start`` rule picks an initial state; its ``step`` rule takes one enabled
+action, by an index drawn into the enabled actions that change the state,
+sorted the same way in every process (so a run is reproducible and Hypothesis
+shrinks towards fewer and earlier choices). When only stuttering steps are
+left, the step begins a new walk from an initial state, so no step of the
+budget is wasted. Every ``always`` property is checked by an invariant after
+each step; a state with no enabled action at all is a ``Deadlock`` violation
+unless the model allows deadlock.
+
+Swarm testing: each walk may switch off a random subset of the model's fault
+kinds (its ``fault_kinds`` attribute, or the actor layer's fault actions such
+as ``drop`` and ``crash``; every action kind for a model without faults), each
+kind with odds of one in SWARM_OFF_ODDS, so that runs where some faults are
+absent (and others therefore frequent) get found. A switched-off kind is still
+taken when nothing else is enabled.
+
+A failing walk is shortened in action space: steps are removed while the
+violation remains (a 1-minimal trace), then up to RESAMPLE_WALKS random
+walks shorter than it look for a different, shorter scenario (each one found
+is shortened again). With the "dev" profile Hypothesis shrinks the walk
+first. The trace is written in the splitbrain format, so ``splitbrain replay
+FILE`` reproduces it.
+
+Entry points:
+
+- ``hypothesis_check(model, ...) -> CheckResult``: what ``splitbrain check
+  --engine hypothesis`` runs; verdicts as in ``checker.simulate`` (sampled:
+  an unreached ``sometimes`` property is undecided, not a violation).
+- ``model_test_case(model, ...)``: a ``unittest.TestCase`` subclass that
+  pytest collects; it fails with the trace rendered as numbered steps.
+- ``profile("ci")`` / ``profile("dev")``: the Hypothesis settings for CI and
+  for local exploration, also registered with Hypothesis as ``splitbrain-ci``
+  and ``splitbrain-dev``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import time
+import unittest
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from checker.result import CheckResult
+from checker.simulate import (
+    SWARM_OFF_ODDS,
+    Mover,
+    Swarm,
+    Tally,
+    initial_states,
+    resample_shorter,
+    sampled_result,
+    shorten,
+    swarm_kinds,
+    trace_file_name,
+)
+from models.core import Model
+from traces.format import Trace, to_jsonable
+from traces.render import render_trace
+from traces.replay import make_trace
+
+CI_EXAMPLES = 200
+DEV_EXAMPLES = 2000
+DEFAULT_MAX_STEPS = 50
+RESAMPLE_WALKS = 1000  # short random walks tried after a failure, looking for a shorter scenario
+DATABASE_DIR = ".hypothesis/examples"
+
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+             HealthCheck.large_base_example]
+
+
+def profile(name: str = "ci") -> settings:
+    """The Hypothesis settings of profile ``name``: "ci" or "dev".
+
+    "ci": derandomized (the same examples on every run), no deadline, a fixed
+    budget of CI_EXAMPLES, no example database, and no Hypothesis shrink
+    phase: the failing run is shortened in action space instead (step
+    removal, then shorter random walks), which on the paxos and fault demo
+    bugs gave traces as short as BFS's at a small fraction of the cost of
+    Hypothesis's shrinker. "dev": random, DEV_EXAMPLES, Hypothesis shrinking
+    too, and the example database in DATABASE_DIR, so that a failure found
+    once is replayed first on the next run.
+    """
+    common = dict(deadline=None, suppress_health_check=_SUPPRESS, report_multiple_bugs=False,
+                  stateful_step_count=DEFAULT_MAX_STEPS, print_blob=False)
+    if name == "ci":
+        return settings(max_examples=CI_EXAMPLES, derandomize=True, database=None,
+                        phases=(Phase.explicit, Phase.generate), **common)
+    if name == "dev":
+        return settings(max_examples=DEV_EXAMPLES, derandomize=False,
+                        database=DirectoryBasedExampleDatabase(DATABASE_DIR),
+                        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink), **common)
+    raise ValueError(f"unknown profile {name!r} (profiles: ci, dev)")
+
+
+settings.register_profile("splitbrain-ci", profile("ci"))
+settings.register_profile("splitbrain-dev", profile("dev"))
+
+
+class PropertyViolated(AssertionError):
+    """A run reached a state violating ``property`` (or a deadlock)."""
+
+    def __init__(self, prop: str, init: int, actions: list[Any]):
+        super().__init__(f"{prop} violated after {len(actions)} steps")
+        self.property = prop
+        self.init = init
+        self.actions = actions
+
+
+class ModelMachine(RuleBasedStateMachine):
+    """Base of the machines :func:`machine_class` builds (one subclass per model)."""
+
+    model: Model
+    mover: Mover
+    tally: Tally
+    swarm: bool
+    kinds: frozenset[str] | None
+    inits: list[tuple[int, Any]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.init = 0
+        self.state: Any = None
+        self.actions: list[Any] = []
+        self.steps: list[tuple[Any, Any]] = []
+        self.enabled = True
+        self.chooser: Swarm | None = None
+
+    def _arrive(self, state: Any) -> None:
+        self.state = state
+        self.tally.visit(state, self.init, self.actions)
+        self.steps, self.enabled = self.mover.moves(state)
+
+    def _start(self, index: int) -> None:
+        """Begin a walk in initial state number ``index`` (with a fresh swarm)."""
+        self.tally.start()
+        self.init, state = self.inits[index]
+        self.actions = []
+        if self.swarm:
+            self.chooser = Swarm(self.kinds)
+        self._arrive(state)
+
+    def _step(self, data: Any) -> None:
+        """Take one enabled action; at a fixed point (only stuttering left), begin a new walk."""
+        steps = self.steps
+        if not steps:
+            index = data.draw(st.integers(0, len(self.inits) - 1), label="restart in") if len(self.inits) > 1 else 0
+            self._start(index)
+            return
+        if self.chooser is not None:
+            # Off on the top value, so that shrinking (towards 0) moves towards every kind switched on.
+            top = SWARM_OFF_ODDS - 1
+            steps = self.chooser.filter(
+                steps, lambda kind: data.draw(st.integers(0, top), label=f"switch off {kind}") == top)
+        action, state = steps[data.draw(st.integers(0, len(steps) - 1), label="action")]
+        self.actions.append(action)
+        self._arrive(state)
+
+    def _check(self) -> None:
+        bad = self.tally.violated(self.state, self.enabled)
+        if bad is not None:
+            if self.tally.first_violation_run is None:
+                self.tally.first_violation_run = self.tally.runs
+            raise PropertyViolated(bad, self.init, list(self.actions))
+
+
+def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = True,
+                  tally: Tally | None = None) -> type[ModelMachine]:
+    """A RuleBasedStateMachine that runs ``model``, with its ``always`` properties as invariants.
+
+    ``tally`` collects what the runs see (a fresh one if None). The class name
+    carries a digest of the model and its parameters, so the example database
+    keeps each model's failures apart.
+    """
+    inits = initial_states(model)
+    if not inits:
+        raise ValueError(f"model {model.name} has no initial state within its boundary")
+
+    @initialize(index=st.integers(0, len(inits) - 1))
+    def start(self: ModelMachine, index: int) -> None:
+        self.tally.examples += 1
+        self._start(index)
+
+    @rule(data=st.data())
+    def step(self: ModelMachine, data: Any) -> None:
+        self._step(data)
+
+    @invariant()
+    def properties_hold(self: ModelMachine) -> None:
+        self._check()
+
+    name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, swarm, check_deadlock)}")
+    return type(name, (ModelMachine,), {
+        "model": model,
+        "mover": Mover(model),
+        "tally": tally if tally is not None else Tally(model, check_deadlock),
+        "swarm": swarm,
+        "kinds": swarm_kinds(model) if swarm else None,
+        "inits": inits,
+        "start": start,
+        "step": step,
+        "properties_hold": properties_hold,
+        "__module__": __name__,
+        "__qualname__": name,
+    })
+
+
+def _digest(model: Model, *options: Any) -> str:
+    cls = type(model)
+    text = json.dumps([model.name, cls.__module__, cls.__qualname__, to_jsonable(model.params()), options],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class Failure:
+    """A failure found: its (shortened) trace, the failing walk's length, and the trace file."""
+
+    def __init__(self, trace: Trace, walk_steps: int, path: Path | None):
+        self.trace = trace
+        self.walk_steps = walk_steps
+        self.path = path
+
+    def message(self) -> str:
+        """The trace as numbered steps, and how to replay it."""
+        text = render_trace(self.trace)
+        if self.path is not None:
+            text += f"\n\nTrace written to {self.path}; replay with: splitbrain replay {self.path}"
+        return text
+
+
+def run_machine(machine: type[ModelMachine], config: settings, trace_dir: str | Path | None = None,
+                polish: bool = True) -> Failure | None:
+    """Run the machine under ``config``; the failure found (shortened, and saved in ``trace_dir``), or None.
+
+    ``polish`` False keeps the failing walk as Hypothesis left it (for measuring).
+    """
+    try:
+        run_state_machine_as_test(machine, settings=config)
+    except PropertyViolated as exc:
+        return _failure(machine, exc, trace_dir, polish, Phase.shrink in config.phases)
+    return None
+
+
+def _failure(machine: type[ModelMachine], exc: PropertyViolated, trace_dir: str | Path | None,
+             polish: bool, shrunk: bool) -> Failure:
+    model, tally = machine.model, machine.tally
+    init, actions = exc.init, exc.actions
+    if polish:
+        bad = tally.is_bad(exc.property)
+        init, actions = resample_shorter(model, init, shorten(model, init, actions, bad), bad, RESAMPLE_WALKS)
+    note = (f"found by the Hypothesis engine; failing walk of {len(exc.actions)} steps"
+            + (" (shrunk by Hypothesis)" if shrunk else "")
+            + (f", shortened to {len(actions)}" if polish else ""))
+    trace = make_trace(model, init, actions, exc.property, "always", note=note)
+    path = None
+    if trace_dir is not None:
+        path = trace.save(Path(trace_dir) / trace_file_name(trace))
+    return Failure(trace, len(exc.actions), path)
+
+
+def hypothesis_check(
+    model: Model,
+    max_examples: int | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    seed: int | None = None,
+    trace_dir: str | Path | None = None,
+    *,
+    profile_name: str = "ci",
+    swarm: bool = True,
+    check_deadlock: bool = True,
+    polish: bool = True,
+) -> CheckResult:
+    """Search ``model`` with Hypothesis: ``max_examples`` runs of up to ``max_steps`` steps.
+
+    ``max_examples`` None takes the profile's budget (CI_EXAMPLES for "ci",
+    DEV_EXAMPLES for "dev").
+
+    Returns a CheckResult like ``check``'s (sampled verdicts, see
+    ``checker.simulate``). A violation's run is shortened (see the module
+    docstring); with ``trace_dir`` its trace is also written there (the path
+    is in ``result.extra["trace_file"]``).
+    ``seed`` picks a different deterministic sample than the default one.
+    Ctrl-C ends the search cleanly (verdict "interrupted").
+    """
+    base = profile(profile_name)
+    max_examples = base.max_examples if max_examples is None else max_examples
+    if max_examples < 1 or max_steps < 1:
+        raise ValueError("max_examples and max_steps must be >= 1")
+    tally = Tally(model, check_deadlock)
+    if not initial_states(model):
+        return sampled_result(model, "hypothesis", tally, None, seconds=0.0, max_depth=max_steps,
+                              sample="0 runs (no initial state within the boundary)")
+    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, tally=tally)
+    config = settings(base, max_examples=max_examples, stateful_step_count=max_steps, verbosity=Verbosity.quiet)
+    if seed is not None:
+        config = settings(config, derandomize=False)
+        machine = hypothesis.seed(seed)(machine)
+    start = time.perf_counter()
+    failure, interrupted = None, False
+    try:
+        failure = run_machine(machine, config, trace_dir, polish)
+    except KeyboardInterrupt:
+        interrupted = True
+    violation = (failure.trace.property, failure.trace.init, failure.trace.actions) if failure else None
+    result = sampled_result(
+        model, "hypothesis", tally, violation, seconds=time.perf_counter() - start, max_depth=max_steps,
+        sample=f"{tally.examples:,} Hypothesis examples of {max_steps} steps (budget {max_examples:,})",
+        interrupted=interrupted, trace_note=failure.trace.note if failure else "", shorten_witnesses=True,
+    )
+    result.extra.update({"runs": tally.runs, "examples": tally.examples, "max_examples": max_examples, "seed": seed})
+    if failure is not None:
+        result.extra["found_after_runs"] = tally.first_violation_run
+        result.extra["failing_walk_steps"] = failure.walk_steps
+        if failure.path is not None:
+            result.extra["trace_file"] = str(failure.path)
+    return result
+
+
+def model_test_case(
+    model: Model,
+    *,
+    profile_name: str = "ci",
+    max_examples: int | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    trace_dir: str | Path | None = "splitbrain-traces",
+    swarm: bool = True,
+    check_deadlock: bool = True,
+) -> type[unittest.TestCase]:
+    """A unittest TestCase (collected by pytest) that fails when the model violates an ``always`` property.
+
+    Assign it to a name starting with ``Test`` in a test module::
+
+        TestPaxos = model_test_case(registry.build("paxos"))
+
+    The failure message is the shrunk trace as numbered steps, and the trace
+    file written to ``trace_dir``.
+    """
+    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock)
+    config = settings(profile(profile_name), stateful_step_count=max_steps,
+                      **({"max_examples": max_examples} if max_examples else {}))
+
+    def runTest(self: unittest.TestCase) -> None:
+        failure = run_machine(machine, config, trace_dir)
+        if failure is not None:
+            raise AssertionError(failure.message())
+
+    name = "Test_" + re.sub(r"\W", "_", model.name)
+    return type(name, (unittest.TestCase,), {"runTest": runTest, "machine": machine, "settings": config,
+                                              "__module__": __name__})
+
+
+def check_from_args(model: Model, args: argparse.Namespace) -> CheckResult:
+    """``splitbrain check --engine hypothesis``: the run the command-line options ask for."""
+    from models.registry import UsageError
+
+    for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
+        if given:
+            raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to hypothesis")
+    budget = CI_EXAMPLES if args.budget is None else args.budget
+    steps = DEFAULT_MAX_STEPS if args.max_depth is None else args.max_depth
+    if budget < 1 or steps < 1:
+        raise UsageError("--budget and --max-depth must be >= 1 for the hypothesis engine")
+    return hypothesis_check(model, max_examples=budget, max_steps=steps, seed=args.seed,
+                            check_deadlock=not args.no_deadlock)

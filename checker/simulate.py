@@ -1,0 +1,455 @@
+"""Random simulation: many random walks through a model, reproducible by seed.
+
+``simulate(model, runs, depth, seed)`` starts each walk in a random initial
+state and takes up to ``depth`` random steps, judging every state it visits.
+It does not shrink: a violation's trace is the walk that found it, cut at the
+first violating state. The helpers here (choosing among enabled actions,
+tallying what was seen, shortening a path) are shared with the Hypothesis
+engine in ``checker.hypothesis``.
+
+Verdicts (the same fields and exit codes as ``check``, judged on a sample):
+
+- an ``always`` property violated in some visited state: ``holds`` False,
+  with the trace; the verdict is "violation".
+- an ``always`` property never violated: ``holds`` True, with a note naming
+  the sample ("no violation in N runs of up to D steps"), just as a bounded
+  exhaustive check reports "holds within max depth".
+- a ``sometimes`` property reached: ``holds`` True, with a witness trace.
+- a ``sometimes`` property not reached: ``holds`` None (undecided), not a
+  violation: sampling is incomplete, so not seeing a state proves nothing.
+- a state with no enabled action at all is a ``Deadlock`` violation unless
+  the model allows deadlock or ``check_deadlock`` is False, as in ``check``.
+
+Walking rules: a step chooses uniformly among the enabled actions that change
+the state and whose next state is within the model's boundary; stuttering
+steps (no change) are never chosen, since they cannot lead anywhere new. When
+only stuttering steps are left, the walk has reached a fixed point and ends.
+
+Statistics: ``distinct_states`` counts distinct visited states (by hash),
+``states_generated`` every visited state including repeats, ``depth`` the
+longest walk in states (the initial state counting as 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from typing import Any, Callable, Sequence
+
+from checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
+from models.core import Model
+from properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from traces.format import Trace, to_jsonable
+from traces.replay import make_trace
+
+DEADLOCK = "Deadlock"
+
+# Action kinds treated as faults when a model declares no ``fault_kinds``
+# (the fault steps of the actor layer: drop, duplicate, partition, ...).
+DEFAULT_FAULT_KINDS = frozenset({
+    "drop", "duplicate", "reorder", "partition", "one_way", "heal", "crash", "restart", "clock_jump",
+    "byzantine",
+})
+
+
+# Swarm testing switches each eligible kind off in one walk out of SWARM_OFF_ODDS.
+# Measured on the fault demos: one in four keeps most of the gain where faults
+# crowd out progress, and costs little where a bug needs one particular fault
+# (one in two made a single-fault bug up to 4x slower to find).
+SWARM_OFF_ODDS = 4
+
+
+# -- choosing steps -------------------------------------------------------------
+def action_kind(action: Any) -> str:
+    """The kind of an action: its first element (``"drop"`` for ``("drop", m)``)."""
+    if isinstance(action, tuple) and action and isinstance(action[0], str):
+        return action[0]
+    return str(action)
+
+
+def action_key(action: Any) -> str:
+    """A sort key for actions that is the same in every process (no hash order)."""
+    return json.dumps(to_jsonable(action), sort_keys=True, default=str)
+
+
+def initial_states(model: Model) -> list[tuple[int, Any]]:
+    """``(index, state)`` for each initial state within the model's boundary."""
+    return [(i, s) for i, s in enumerate(model.init_states()) if model.within_boundary(s)]
+
+
+class Mover:
+    """The steps a walk may take in ``model``, in an order that is the same in every process."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.bounded = type(model).within_boundary is not Model.within_boundary
+        self.keys: dict[Any, str] = {}
+
+    def key(self, action: Any) -> str:
+        k = self.keys.get(action)
+        if k is None:
+            if len(self.keys) > 100_000:  # bound the cache for models with very many distinct actions
+                self.keys.clear()
+            k = self.keys[action] = action_key(action)
+        return k
+
+    def moves(self, state: Any) -> tuple[list[tuple[Any, Any]], bool]:
+        """The steps from ``state`` and whether any action is enabled there.
+
+        The steps are the enabled actions that change the state and lead to a
+        state within the boundary, sorted by :func:`action_key`.
+        """
+        enabled = False
+        out = []
+        within = self.model.within_boundary if self.bounded else None
+        for action, nxt in self.model.successors(state):
+            enabled = True
+            if nxt is state or nxt == state or (within is not None and not within(nxt)):
+                continue
+            out.append((action, nxt))
+        key = self.key
+        out.sort(key=lambda m: key(m[0]))
+        return out, enabled
+
+
+class Swarm:
+    """Swarm testing: one run's choice of action kinds to switch off.
+
+    ``eligible`` is the set of kinds that may be switched off (None: every
+    kind). Whether a kind is off is decided the first time the run meets it.
+    Switched-off kinds are left out of a step's choices unless nothing else
+    is enabled, so a run never stops early because of the swarm.
+    """
+
+    def __init__(self, eligible: frozenset[str] | None):
+        self.eligible = eligible
+        self.off: dict[str, bool] = {}
+
+    def filter(self, steps: list[tuple[Any, Any]], decide: Callable[[str], bool]) -> list[tuple[Any, Any]]:
+        """The steps whose kind is switched on (all of them if that leaves none).
+
+        ``decide(kind)`` says whether to switch off a kind met for the first time.
+        """
+        kept = []
+        for step in steps:
+            kind = action_kind(step[0])
+            if self.eligible is not None and kind not in self.eligible:
+                kept.append(step)
+                continue
+            if kind not in self.off:
+                self.off[kind] = decide(kind)
+            if not self.off[kind]:
+                kept.append(step)
+        return kept or steps
+
+
+def swarm_kinds(model: Model) -> frozenset[str] | None:
+    """The action kinds a swarm may switch off in ``model``; None means every kind.
+
+    A model's ``fault_kinds`` attribute names its fault actions. Without one,
+    a registered model that declares faults (``ModelSpec.faults``) uses the
+    default fault names; any other model has no faults, and the swarm ranges
+    over all its action kinds.
+    """
+    declared = getattr(model, "fault_kinds", None)
+    if declared:
+        return frozenset(declared)
+    if declared is None and _registered_faults(model):
+        return DEFAULT_FAULT_KINDS
+    return None
+
+
+def _registered_faults(model: Model) -> bool:
+    from models import registry
+
+    try:
+        spec = registry.specs().get(model.name)
+    except (ImportError, registry.UsageError):
+        return False
+    return bool(spec and spec.faults)
+
+
+# -- tallying a sample ------------------------------------------------------------
+class Tally:
+    """What a sampled search saw: counts, witnesses, and the first violation."""
+
+    def __init__(self, model: Model, check_deadlock: bool = True):
+        self.model = model
+        props = list(model.properties())
+        self.props = props
+        self.invariants = [p for p in props if p.kind == ALWAYS]
+        self.pending = [p for p in props if p.kind == SOMETIMES]
+        self.check_deadlock = check_deadlock and not model.allow_deadlock
+        self.found: dict[str, tuple[int, list[Any]]] = {}  # witness -> (init, actions)
+        self.seen: set[int] = set()
+        self.generated = 0
+        self.depth = 0
+        self.runs = 0  # walks from an initial state
+        self.examples = 0  # Hypothesis examples (each holds one or more walks)
+        self.first_violation_run: int | None = None
+
+    def start(self) -> None:
+        """Count the start of a run (a walk from an initial state)."""
+        self.runs += 1
+
+    def visit(self, state: Any, init: int, actions: Sequence[Any]) -> None:
+        """Count ``state`` (reached by ``actions`` from initial state ``init``) and note witnesses."""
+        self.generated += 1
+        self.seen.add(hash(state))
+        if len(actions) + 1 > self.depth:
+            self.depth = len(actions) + 1
+        if self.pending:
+            hit = [p for p in self.pending if p.condition(state)]
+            for p in hit:
+                self.found[p.name] = (init, list(actions))
+            if hit:
+                self.pending = [p for p in self.pending if p.name not in self.found]
+
+    def violated(self, state: Any, enabled: bool) -> str | None:
+        """The name of the first ``always`` property ``state`` violates, or ``Deadlock``, or None."""
+        for p in self.invariants:
+            if not p.condition(state):
+                return p.name
+        if self.check_deadlock and not enabled:
+            return DEADLOCK
+        return None
+
+    def is_bad(self, name: str) -> Callable[[Any], bool]:
+        """The test for a state violating property ``name`` (or reaching witness ``name``)."""
+        if name == DEADLOCK:
+            model = self.model
+            return lambda s: next(iter(model.successors(s)), None) is None
+        prop = next(p for p in self.props if p.name == name)
+        if prop.kind == SOMETIMES:
+            return prop.condition
+        return lambda s: not prop.condition(s)
+
+
+# -- shortening a path --------------------------------------------------------------
+def first_hit(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool]) -> list[Any] | None:
+    """The shortest prefix of ``actions`` that ends in a ``bad`` state, or None.
+
+    None also when some action is not enabled where it is taken, or a state
+    leaves the model's boundary.
+    """
+    state = None
+    for i, s in enumerate(model.init_states()):
+        if i == init:
+            state = s
+            break
+    if state is None or not model.within_boundary(state):
+        return None
+    if bad(state):
+        return []
+    for n, action in enumerate(actions, 1):
+        for a, nxt in model.successors(state):
+            if a == action:
+                state = nxt
+                break
+        else:
+            return None
+        if not model.within_boundary(state):
+            return None
+        if bad(state):
+            return list(actions[:n])
+    return None
+
+
+def shorten(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool]) -> list[Any]:
+    """``actions`` with steps removed while the path still ends in a ``bad`` state.
+
+    The result is 1-minimal: leaving out any single remaining step loses the
+    bad state (or makes a later step impossible).
+    """
+    best = first_hit(model, init, actions, bad)
+    if best is None:
+        return list(actions)
+    changed = True
+    while changed:
+        changed = False
+        i = len(best) - 1
+        while i >= 0:
+            shorter = first_hit(model, init, best[:i] + best[i + 1:], bad)
+            if shorter is not None:
+                best = shorter
+                changed = True
+            i = min(i - 1, len(best) - 1)
+    return best
+
+
+def resample_shorter(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool],
+                     walks: int, seed: int = 0) -> tuple[int, list[Any]]:
+    """A shorter path to a ``bad`` state, found by random walks shorter than ``actions``, or the path given.
+
+    Deleting steps cannot turn one scenario into a different, shorter one (a
+    different message lost, a different partition); short random walks can.
+    Each walk is at most one step shorter than the best path so far, and each
+    one that reaches a ``bad`` state is shortened by :func:`shorten` and
+    becomes the new best. Deterministic for a given ``seed``.
+    """
+    rng = random.Random(seed)
+    mover = Mover(model)
+    inits = initial_states(model)
+    best_init, best = init, list(actions)
+    for _ in range(walks if inits else 0):
+        if not best:
+            break
+        start, state = inits[rng.randrange(len(inits))]
+        path: list[Any] = []
+        while len(path) < len(best) - 1:
+            steps, _ = mover.moves(state)
+            if not steps:
+                break
+            action, state = steps[rng.randrange(len(steps))]
+            path.append(action)
+            if bad(state):
+                best_init, best = start, shorten(model, start, path, bad)
+                break
+    return best_init, best
+
+
+# -- results ------------------------------------------------------------------------
+def sampled_result(
+    model: Model,
+    engine: str,
+    tally: Tally,
+    violation: tuple[str, int, list[Any]] | None,
+    *,
+    seconds: float,
+    max_depth: int,
+    sample: str,
+    interrupted: bool = False,
+    trace_note: str = "",
+    shorten_witnesses: bool = False,
+) -> CheckResult:
+    """A CheckResult for a sampled search (see the module docstring for the verdicts).
+
+    ``violation`` is ``(property, init, actions)``; ``sample`` says what was
+    sampled, e.g. "200 runs of up to 50 steps".
+    """
+    result = CheckResult(model=model.name, params=model.params(), engine=engine, max_depth=max_depth)
+    result.seconds = seconds
+    result.distinct_states = len(tally.seen)
+    result.states_generated = tally.generated
+    result.depth = tally.depth
+    result.peak_memory_mb = peak_memory_mb()
+    result.complete = False
+    ended_early = interrupted or violation is not None
+    for p in tally.props:
+        if p.kind in LIVENESS_KINDS:
+            result.properties.append(PropertyResult(p.name, p.kind, None, note="liveness: use checker.liveness"))
+        elif p.kind == ALWAYS:
+            if violation is not None and violation[0] == p.name:
+                trace = make_trace(model, violation[1], violation[2], p.name, ALWAYS, note=trace_note)
+                result.properties.append(PropertyResult(p.name, ALWAYS, False, trace))
+            elif ended_early:
+                result.properties.append(PropertyResult(p.name, ALWAYS, None, note="search ended before it was judged"))
+            else:
+                result.properties.append(PropertyResult(p.name, ALWAYS, True, note=f"no violation in {sample}"))
+        elif p.kind == SOMETIMES:
+            if p.name in tally.found:
+                init, actions = tally.found[p.name]
+                if shorten_witnesses:
+                    actions = shorten(model, init, actions, p.condition)
+                trace = make_trace(model, init, actions, p.name, SOMETIMES)
+                result.properties.append(PropertyResult(p.name, SOMETIMES, True, trace))
+            else:
+                result.properties.append(PropertyResult(
+                    p.name, SOMETIMES, None, note=f"not reached in {sample}; sampling is incomplete"))
+    if violation is not None and violation[0] == DEADLOCK:
+        trace = make_trace(model, violation[1], violation[2], DEADLOCK, ALWAYS, note=trace_note)
+        result.properties.append(PropertyResult(DEADLOCK, ALWAYS, False, trace, note="a state with no enabled action"))
+    failed = [p for p in result.properties if p.holds is False]
+    result.counterexample = failed[0].trace if failed else None
+    result.verdict = INTERRUPTED if interrupted else VIOLATION if failed else OK
+    result.notes.append(f"sampled search: {sample}; {tally.runs:,} walks from an initial state")
+    return result
+
+
+def params_digest(model: Model) -> str:
+    """Six hex digits identifying the model class and its parameters."""
+    cls = type(model)
+    text = json.dumps([model.name, cls.__module__, cls.__qualname__, to_jsonable(model.params())],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+# -- the simulator ------------------------------------------------------------------
+def simulate(
+    model: Model,
+    runs: int,
+    depth: int,
+    seed: int | None = None,
+    *,
+    check_deadlock: bool = True,
+    swarm: bool = False,
+) -> CheckResult:
+    """Take ``runs`` random walks of up to ``depth`` steps and judge the properties on what they visit.
+
+    The same ``seed`` gives the same walks (None: a fresh seed, recorded in
+    the result's ``extra["seed"]`` and notes). With ``swarm``, each run
+    switches off each fault kind (each action kind, for a model without
+    faults) with odds of one in SWARM_OFF_ODDS. Stops at the first
+    violation. Ctrl-C ends the search cleanly (verdict "interrupted").
+    """
+    if runs < 0 or depth < 0:
+        raise ValueError("runs and depth must be >= 0")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    rng = random.Random(seed)
+    tally = Tally(model, check_deadlock)
+    inits = initial_states(model)
+    mover = Mover(model)
+    kinds = swarm_kinds(model) if swarm else None
+    violation: tuple[str, int, list[Any]] | None = None
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        for _ in range(runs if inits else 0):
+            violation = _walk(mover, tally, inits, depth, rng, swarm, kinds)
+            if violation is not None:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    result = sampled_result(
+        model, "simulate", tally, violation, seconds=time.perf_counter() - start, max_depth=depth,
+        sample=f"{runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
+        trace_note=f"found by random simulation, seed {seed}",
+    )
+    result.extra.update({"seed": seed, "runs": tally.runs})
+    return result
+
+
+def _walk(mover: Mover, tally: Tally, inits: list[tuple[int, Any]], depth: int,
+          rng: random.Random, swarm: bool, kinds: frozenset[str] | None) -> tuple[str, int, list[Any]] | None:
+    """One random walk; the violation it found, if any."""
+    tally.start()
+    init, state = inits[rng.randrange(len(inits))]
+    actions: list[Any] = []
+    chooser = Swarm(kinds) if swarm else None
+    while True:
+        tally.visit(state, init, actions)
+        steps, enabled = mover.moves(state)
+        bad = tally.violated(state, enabled)
+        if bad is not None:
+            return bad, init, actions
+        if not steps or len(actions) >= depth:
+            return None
+        if chooser is not None:
+            steps = chooser.filter(steps, lambda kind: rng.randrange(SWARM_OFF_ODDS) == 0)
+        action, state = steps[rng.randrange(len(steps))]
+        actions.append(action)
+
+
+def trace_file_name(trace: Trace, prefix: str = "") -> str:
+    """``[prefix-]MODEL-PROPERTY-PARAMS[-WORKER].json``: distinct per model, parameters and xdist worker."""
+    params = json.dumps(to_jsonable(trace.params), sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{trace.factory}|{params}".encode()).hexdigest()[:6]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    parts = [prefix, trace.model, trace.property, digest, worker]
+    name = "-".join(p for p in parts if p)
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name) + ".json"

@@ -1,0 +1,276 @@
+"""The Hypothesis engine: finds violations, shortens them, replays, swarms over faults, CI/dev profiles."""
+
+from __future__ import annotations
+
+import json
+import unittest
+from pathlib import Path
+
+import pytest
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+import checker.hypothesis as engine
+from checker.cli import main
+from checker.explore import check
+from checker.hypothesis import CI_EXAMPLES, hypothesis_check, machine_class, model_test_case, profile
+from models import registry
+from models.core import Model
+from properties.kinds import always, sometimes
+from traces.format import load
+from traces.replay import replay
+
+
+class Grid(Model):
+    """Two counters x, y in 0..n-1: ``incx``, ``incy``, ``reset``; (bx, by) is the bad corner.
+
+    The shortest path to the bad corner takes bx + by steps.
+    """
+
+    name = "grid"
+
+    def __init__(self, n: int = 5, bx: int = 3, by: int = 2, starts: int = 1):
+        self.n, self.bx, self.by, self.starts = n, bx, by, starts
+        self._params = dict(n=n, bx=bx, by=by, starts=starts)
+
+    def init_states(self):
+        return [(0, i) for i in range(self.starts)]
+
+    def successors(self, s):
+        x, y = s
+        if x < self.n - 1:
+            yield ("incx",), (x + 1, y)
+        if y < self.n - 1:
+            yield ("incy",), (x, y + 1)
+        yield ("reset",), (0, 0)
+
+    def properties(self):
+        return [
+            always("NotCorner", lambda s: s != (self.bx, self.by)),
+            sometimes("FarCorner", lambda s: s == (self.n - 1, self.n - 1)),
+            sometimes("Impossible", lambda s: s[0] < 0),
+        ]
+
+    def render(self, s):
+        return {"x": s[0], "y": s[1]}
+
+
+class Lossy(Model):
+    """A receiver counts delivered messages up to ``goal``; 2k fault actions each lose everything.
+
+    Without swarm testing a random walk must pick ``deliver`` among 2k+1
+    actions ``goal - 1`` times in a row; with both fault kinds switched off
+    (one walk in 16) it cannot miss.
+    """
+
+    name = "lossy"
+    fault_kinds = ("crash", "drop")
+
+    def __init__(self, k: int = 5, goal: int = 6):
+        self.k, self.goal = k, goal
+        self._params = dict(k=k, goal=goal)
+
+    def init_states(self):
+        return [0]
+
+    def successors(self, x):
+        for i in range(self.k):
+            yield ("crash", i), 0
+        yield ("deliver",), x + 1
+        for i in range(self.k):
+            yield ("drop", i), 0
+
+    def within_boundary(self, x):
+        return x <= self.goal
+
+    def properties(self):
+        return [always("NeverAll", lambda x: x < self.goal)]
+
+
+class Stuck(Model):
+    """Counts to 2 and stops: a deadlock unless allowed."""
+
+    name = "stuck"
+
+    def __init__(self, allow: bool = False):
+        self.allow_deadlock = allow
+        self._params = dict(allow=allow)
+
+    def init_states(self):
+        return [0]
+
+    def successors(self, x):
+        if x < 2:
+            yield ("inc",), x + 1
+
+    def properties(self):
+        return [always("Small", lambda x: x < 10)]
+
+
+def test_finds_violation_with_a_shortest_length_trace_that_replays(tmp_path):
+    model = Grid()
+    result = hypothesis_check(model, trace_dir=tmp_path)
+    assert result.verdict == "violation" and result.engine == "hypothesis"
+    prop = result.prop("NotCorner")
+    assert prop.holds is False and prop.trace is result.counterexample
+    trace = result.counterexample
+    assert len(trace) == len(check(Grid()).counterexample) == 5
+    assert sorted(trace.actions) == [("incx",)] * 3 + [("incy",)] * 2
+    path = Path(result.extra["trace_file"])
+    assert path.parent == tmp_path and path.name.startswith("grid-NotCorner-")
+    assert replay(load(path)).reproduced
+
+
+def test_sampled_verdicts_witness_found_and_unreached_is_undecided():
+    result = hypothesis_check(Grid(bx=99), max_examples=30)
+    assert result.verdict == "ok" and not result.complete
+    assert result.prop("NotCorner").holds is True
+    assert "no violation in" in result.prop("NotCorner").note
+    far = result.prop("FarCorner")
+    assert far.holds is True and len(far.trace) == 8  # shortened: 4 incx + 4 incy
+    assert replay(far.trace).reproduced
+    impossible = result.prop("Impossible")
+    assert impossible.holds is None and "sampling is incomplete" in impossible.note
+    assert result.distinct_states == 25 and result.extra["examples"] >= 30
+
+
+def test_deadlock_is_a_violation_unless_allowed():
+    result = hypothesis_check(Stuck(), max_examples=5)
+    assert result.verdict == "violation"
+    assert result.prop("Deadlock").holds is False
+    assert result.counterexample.actions == [("inc",), ("inc",)]
+    assert replay(result.counterexample).reproduced
+    assert hypothesis_check(Stuck(allow=True), max_examples=5).verdict == "ok"
+    assert hypothesis_check(Stuck(), max_examples=5, check_deadlock=False).verdict == "ok"
+
+
+def test_ci_profile_is_deterministic_and_seed_gives_reproducible_samples():
+    a, b = hypothesis_check(Grid()), hypothesis_check(Grid())
+    assert a.counterexample.actions == b.counterexample.actions
+    assert (a.extra["runs"], a.states_generated) == (b.extra["runs"], b.states_generated)
+    c, d = hypothesis_check(Grid(), seed=7), hypothesis_check(Grid(), seed=7)
+    assert (c.extra["runs"], c.states_generated) == (d.extra["runs"], d.states_generated)
+    assert c.extra["seed"] == 7
+
+
+def test_swarm_switches_off_fault_kinds_so_a_rare_run_is_found():
+    with_swarm = hypothesis_check(Lossy(), max_examples=60, seed=1)
+    assert with_swarm.verdict == "violation"
+    assert with_swarm.counterexample.actions == [("deliver",)] * 6
+    without = hypothesis_check(Lossy(), max_examples=60, seed=1, swarm=False)
+    assert without.verdict == "ok"
+
+
+def test_several_initial_states_and_restarts_at_fixed_points():
+    # Walks restart when only stuttering steps remain; traces name their initial state.
+    result = hypothesis_check(Grid(n=3, bx=1, by=2, starts=3), max_examples=50)
+    assert result.verdict == "violation"
+    trace = result.counterexample
+    assert trace.init in (0, 1, 2) and len(trace) == 3 - trace.init
+    assert replay(trace).reproduced
+
+
+def test_dev_profile_shrinks_with_hypothesis_and_keeps_failures_per_model(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "DATABASE_DIR", str(tmp_path / "db"))
+    config = profile("dev")
+    assert config.derandomize is False and config.max_examples > CI_EXAMPLES
+    assert isinstance(config.database, DirectoryBasedExampleDatabase)
+    shrunk = hypothesis_check(Grid(), profile_name="dev", polish=False, seed=0)
+    walk = hypothesis_check(Grid(), polish=False, seed=0)  # the same failing run, unshrunk
+    assert shrunk.verdict == walk.verdict == "violation"
+    assert len(shrunk.counterexample) < len(walk.counterexample)
+    polished = hypothesis_check(Grid(bx=2, by=3), profile_name="dev", seed=0)
+    assert len(polished.counterexample) == 5
+    keys = [p for p in (tmp_path / "db").iterdir() if p.is_dir()]
+    assert len(keys) >= 2  # each model (and parameters) under its own database key
+    again = hypothesis_check(Grid(), profile_name="dev", max_examples=1)  # replays the saved failure first
+    assert again.verdict == "violation"
+
+
+def test_ci_profile_settings():
+    config = profile("ci")
+    assert config.derandomize is True and config.database is None and config.deadline is None
+    assert config.max_examples == CI_EXAMPLES
+    with pytest.raises(ValueError):
+        profile("nightly")
+
+
+def test_machine_is_a_rule_based_state_machine_with_the_model_properties_as_invariants():
+    machine = machine_class(Grid())
+    from hypothesis.stateful import RuleBasedStateMachine
+
+    assert issubclass(machine, RuleBasedStateMachine)
+    case = machine.TestCase  # Hypothesis's own TestCase fails on the violation
+    case.settings = profile("ci")
+    result = unittest.TestResult()
+    case("runTest").run(result)
+    assert len(result.failures) == 1 and "NotCorner violated" in result.failures[0][1]
+
+
+def test_model_test_case_fails_with_numbered_steps_and_a_trace_file(tmp_path):
+    case = model_test_case(Grid(), trace_dir=tmp_path)
+    assert issubclass(case, unittest.TestCase)
+    result = unittest.TestResult()
+    case("runTest").run(result)
+    assert len(result.failures) == 1
+    message = result.failures[0][1]
+    assert "counterexample to NotCorner (always), 5 steps" in message
+    assert "  1. incx" in message or "  1. incy" in message
+    assert "splitbrain replay" in message
+    (path,) = tmp_path.glob("*.json")
+    assert replay(load(path)).reproduced
+    passing = unittest.TestResult()
+    model_test_case(Grid(bx=99), max_examples=10, trace_dir=tmp_path)("runTest").run(passing)
+    assert passing.wasSuccessful()
+
+
+# Shortest (BFS) counterexample lengths at the registry's default bounds
+# (acceptors=3, values=2, max_ballot=2); test_paxos_bfs_lengths checks them.
+PAXOS_BFS_LENGTH = {"ignore_highest_vote": 12, "minority_quorum": 8, "vote_below_promise": 12}
+
+
+@pytest.mark.parametrize("bug", sorted(PAXOS_BFS_LENGTH))
+def test_paxos_bug_found_within_ci_budget_and_at_most_twice_bfs_length(bug):
+    result = hypothesis_check(registry.build("paxos", {"bug": bug}))
+    assert result.verdict == "violation"
+    assert result.prop("Consistency").holds is False
+    assert result.extra["examples"] <= CI_EXAMPLES
+    assert len(result.counterexample) <= 2 * PAXOS_BFS_LENGTH[bug]
+    assert replay(result.counterexample).reproduced
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", sorted(PAXOS_BFS_LENGTH))
+def test_paxos_bfs_lengths(bug):
+    result = check(registry.build("paxos", {"bug": bug}))
+    assert len(result.counterexample) == PAXOS_BFS_LENGTH[bug]
+
+
+def test_correct_paxos_passes_a_small_budget():
+    result = hypothesis_check(registry.build("paxos"), max_examples=15)
+    assert result.verdict == "ok"
+    assert all(p.holds is not False for p in result.properties)
+
+
+def test_cli_check_engine_hypothesis(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "paxos", "-p", "bug=minority_quorum", "--engine", "hypothesis", "--json"])
+    assert code == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["engine"] == "hypothesis" and data["verdict"] == "violation"
+    assert data["max_examples"] == CI_EXAMPLES and data["max_depth"] == 50
+    assert main(["replay", data["trace"], "-q"]) == 0
+    assert "reproduced" in capsys.readouterr().out
+    code = main(["check", "twophase", "--engine", "hypothesis", "--budget", "5", "--max-depth", "10", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["verdict"] == "ok" and data["max_examples"] == 5 and data["max_depth"] == 10
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "paxos", "--engine", "hypothesis", "--symmetry"], "--symmetry applies to the exhaustive engines"),
+    (["check", "paxos", "--engine", "hypothesis", "--budget", "0"], "--budget and --max-depth must be >= 1"),
+    (["check", "paxos", "--budget", "10"], "--budget and --seed apply to --engine hypothesis only"),
+])
+def test_cli_usage_errors_are_one_line_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,0 +1,231 @@
+"""The pytest plugin, exercised in inner pytest sessions (pytester), including one under xdist."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import checker.hypothesis  # noqa: F401  (imported once here rather than in every inner session)
+from checker.explore import check
+from checker.simulate import simulate
+from models import registry
+from traces.format import load
+from traces.replay import replay
+
+pytest_plugins = ["pytester"]
+
+MODELS = '''
+from models.core import Model
+from properties.kinds import always, sometimes
+
+
+class Buggy(Model):
+    """A counter 0..n-1 with inc and reset; reaching ``bad`` is the bug (3 steps by default)."""
+
+    name = "buggy"
+
+    def __init__(self, n=6, bad=3):
+        self.n, self.bad = n, bad
+        self._params = dict(n=n, bad=bad)
+
+    def init_states(self):
+        return [0]
+
+    def successors(self, x):
+        if x < self.n - 1:
+            yield ("inc",), x + 1
+        yield ("reset",), 0
+
+    def properties(self):
+        return [always("NotBad", lambda x: x != self.bad), sometimes("Top", lambda x: x == self.n - 1)]
+
+    def render(self, x):
+        return {"x": x}
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """An inner project with a model module; not itself inside an xdist worker's environment."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makepyfile(inner_models=MODELS)
+    pytester.syspathinsert()  # so that this process can replay traces of inner_models
+    return pytester
+
+
+def test_plugin_is_registered_by_entry_point(pytestconfig):
+    assert pytestconfig.pluginmanager.has_plugin("splitbrain")
+
+
+def test_fixture_fails_with_numbered_steps_and_a_replayable_trace(project):
+    project.makepyfile(inner_gate_test='''
+from inner_models import Buggy
+
+def test_protocol(splitbrain_check):
+    splitbrain_check(Buggy())
+
+def test_fixed(splitbrain_check):
+    result = splitbrain_check(Buggy(bad=99))
+    assert result.verdict == "ok" and result.engine == "bfs"
+''')
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*splitbrain: model buggy (n=6, bad=3), engine bfs:*",
+        "*always NotBad VIOLATED*",
+        "*counterexample to NotBad (always), 3 steps*",
+        "*1. inc*",
+        "*2. inc*",
+        "*3. inc*",
+        "*NotBad is violated in the last state.*",
+        "*Trace written to *splitbrain-traces*; replay with: splitbrain replay *",
+    ])
+    assert "splitbrain_check(Buggy())" not in result.stdout.str()  # no Python traceback, just the trace
+    (path,) = (project.path / "splitbrain-traces").glob("*.json")
+    assert path.name.startswith("buggy-NotBad-") and "gw" not in path.name
+    assert replay(load(path)).reproduced
+
+
+def test_expect_violation_and_models_by_name(project):
+    project.makepyfile(inner_bugs_test='''
+def test_bug_still_caught(splitbrain_check):
+    result = splitbrain_check("paxos", bug="minority_quorum", engine="simulate", expect_violation="Consistency")
+    assert result.engine == "simulate"
+
+def test_actor_model_with_faults(splitbrain_check):
+    splitbrain_check("demo-register", faults="loss", expect_violation="Convergence")
+    splitbrain_check("demo-register", network="fifo")  # no faults: every property holds
+
+def test_expectation_fails_when_the_property_holds(splitbrain_check):
+    splitbrain_check("twophase", rms=2, expect_violation="TCConsistent")
+
+def test_unknown_parameter(splitbrain_check):
+    splitbrain_check("paxos", nosuch=1)
+''')
+    result = project.runpytest()
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*expected TCConsistent to be violated in model twophase (engine bfs), but it holds*",
+        "*splitbrain: model paxos has no parameter 'nosuch'*",
+    ])
+    assert not (project.path / "splitbrain-traces").exists()  # expected violations write no trace files
+
+
+ENGINE_TEST = '''
+from inner_models import Buggy
+
+def test_engine(splitbrain_check, pytestconfig):
+    result = splitbrain_check(Buggy(bad=99), max_depth=12)
+    expected = pytestconfig.getoption("splitbrain_engine") or pytestconfig.getini("splitbrain_engine")
+    assert result.engine == expected
+    budget = pytestconfig.getoption("splitbrain_budget")
+    if result.engine == "hypothesis":
+        assert result.extra["max_examples"] == budget and result.max_depth == 12
+    if result.engine == "simulate":
+        assert result.extra["runs"] == budget and result.max_depth == 12
+
+def test_pinned_engine_wins(splitbrain_check):
+    assert splitbrain_check(Buggy(bad=99), engine="dfs").engine == "dfs"
+'''
+
+
+def test_engine_and_budget_from_the_command_line_and_ini(project):
+    project.makepyfile(inner_engine_test=ENGINE_TEST)
+    project.runpytest().assert_outcomes(passed=2)
+    result = project.runpytest("--splitbrain-engine", "hypothesis", "--splitbrain-budget", "7")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["splitbrain: engine hypothesis, budget 7"])
+    project.runpytest("--splitbrain-engine", "simulate", "--splitbrain-budget", "9").assert_outcomes(passed=2)
+    project.makeini("[pytest]\nsplitbrain_engine = simulate\n")
+    project.runpytest("--splitbrain-budget", "5").assert_outcomes(passed=2)
+
+
+def test_bad_options_are_usage_errors(project):
+    project.makepyfile(inner_engine_test=ENGINE_TEST)
+    result = project.runpytest("--splitbrain-budget", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--splitbrain-budget must be >= 1*"])
+    result = project.runpytest("--splitbrain-engine", "smt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    project.makeini("[pytest]\nsplitbrain_engine = fast\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*splitbrain_engine = 'fast'*"])
+
+
+def test_replay_folder_makes_one_test_per_trace_file(project):
+    corpus = project.mkdir("corpus")
+    violation = simulate(registry.build("paxos", {"bug": "minority_quorum"}), 300, 40, seed=1).counterexample
+    violation.save(corpus / "paxos-minority.json")
+    witness = check(registry.build("twophase", {"rms": 2})).prop("AllCommitted").trace
+    witness.save(corpus / "twophase-witness.json")
+    stale = json.loads((corpus / "paxos-minority.json").read_text())
+    stale["actions"] = stale["actions"][:-1]
+    stale["states"] = stale["states"][:-1]
+    (corpus / "stale.json").write_text(json.dumps(stale))
+    project.makepyfile(inner_corpus_test='''
+from pathlib import Path
+from checker.pytest_plugin import replay_folder
+
+test_known_bugs = replay_folder(Path(__file__).parent / "corpus")
+''')
+    result = project.runpytest("-v")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert "test_known_bugs[paxos-minority.json] PASSED" in out
+    assert "test_known_bugs[twophase-witness.json] PASSED" in out
+    assert "test_known_bugs[stale.json] FAILED" in out
+    assert "stale.json: NOT reproduced: Consistency holds in the last state" in out
+    project.makepyfile(inner_corpus_test='''
+from checker.pytest_plugin import replay_folder
+
+test_known_bugs = replay_folder("no/such/folder")
+''')
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
+    result.stdout.fnmatch_lines(["*replay_folder: no/such/folder is not a folder of trace files*"])
+
+
+def test_model_test_case_is_collected_and_fails_readably(project):
+    project.makepyfile(inner_case_test='''
+from inner_models import Buggy
+from checker.hypothesis import model_test_case
+
+TestBuggy = model_test_case(Buggy())
+TestFixed = model_test_case(Buggy(bad=99), max_examples=10)
+''')
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*counterexample to NotBad (always), 3 steps*", "*1. inc*", "*splitbrain replay*"])
+    (path,) = (project.path / "splitbrain-traces").glob("*.json")
+    assert replay(load(path)).reproduced
+
+
+def test_xdist_splits_the_tests_and_worker_traces_do_not_collide(project):
+    project.makepyfile(inner_many_test='''
+import pytest
+from inner_models import Buggy
+
+@pytest.mark.parametrize("i", range(4))
+@pytest.mark.parametrize("engine", ["bfs", "simulate"])
+def test_gate(splitbrain_check, engine, i):
+    splitbrain_check(Buggy(), engine=engine)
+''')
+    result = project.runpytest("-n", "2", "-v", "-p", "no:benchmark")
+    result.assert_outcomes(failed=8)
+    out = result.stdout.str()
+    assert "[gw0]" in out and "[gw1]" in out  # both workers ran tests
+    traces = sorted(p.name for p in (project.path / "splitbrain-traces").glob("*.json"))
+    assert len(traces) == 2
+    assert traces[0].endswith("-gw0.json") and traces[1].endswith("-gw1.json")
+    assert traces[0][: -len("gw0.json")] == traces[1][: -len("gw1.json")]  # same model, property, params
+    for name in traces:
+        assert replay(load(project.path / "splitbrain-traces" / name)).reproduced
+
+
+def test_project_own_gate_on_paxos(splitbrain_check):
+    # The project's own suite uses the plugin: the correct model passes, each bug is still caught.
+    splitbrain_check("paxos", acceptors=2, values=1, max_ballot=1)
+    for bug in registry.get("paxos").bugs:
+        splitbrain_check("paxos", bug=bug, engine="hypothesis", expect_violation="Consistency")
