@@ -18,6 +18,19 @@ MODULES = [
     "models.twophase",
     "models.paxos",
     "models.paxoscommit",
+    "models.raft.raft",
+    "models.byzantine.bcastbyz",
+    "models.byzantine.om",
+    "models.byzantine.sm",
+    "models.byzantine.pbft",
+    "models.partitioning.model",
+    "models.partitioning.migration",
+    "models.examples.register",
+    "models.examples.lease",
+    "models.replication.chain",
+    "models.replication.primary_backup",
+    "models.replication.crdt",
+    "models.replication.dynamo",
 ]
 
 
@@ -119,7 +132,12 @@ def get(name: str) -> ModelSpec:
 def build(name: str, raw_params: dict[str, Any] | None = None, **extra: Any) -> Model:
     """A model instance from its name and parameters (text or typed values)."""
     spec = get(name)
-    values = spec.parse_params(raw_params or {})
+    raw = dict(raw_params or {})
+    for key in [k for k in extra if any(p.name == k for p in spec.params)]:
+        value = extra.pop(key)  # a model that declares faults/network as parameters takes them as such
+        if value is not None:
+            raw[key] = value.spec() if hasattr(value, "spec") else value
+    values = spec.parse_params(raw)
     try:
         model = spec.factory(**values, **extra)
     except ValueError as exc:  # a model's own check of its parameters

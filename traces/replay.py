@@ -87,8 +87,10 @@ def model_for(trace: Trace) -> Model:
 
     if trace.model in registry.specs():
         params, extra = dict(trace.params), {}
-        if registry.get(trace.model).faults:  # actor models record their faults and network as params
-            extra = {k: params.pop(k) for k in ("faults", "network") if k in params}
+        spec = registry.get(trace.model)
+        if spec.faults:  # actor models record their faults and network as params
+            declared = {p.name for p in spec.params}
+            extra = {k: params.pop(k) for k in ("faults", "network") if k in params and k not in declared}
         return registry.build(trace.model, params, **extra)
     if trace.factory and ":" in trace.factory:
         mod, _, qual = trace.factory.partition(":")
