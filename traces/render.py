@@ -67,6 +67,10 @@ def render_trace(trace: Trace, color: bool = False) -> str:
                 out.append(f"       {line}")
     if trace.loop_start is not None:
         out.append(f"  ... then back to the state after step {trace.loop_start}: the cycle repeats forever")
+    claim = trace.extra.get("claim")
     if trace.kind == "always":
-        out.append(red(f"  {trace.property} is violated in the last state."))
+        out.append(red(f"  {trace.property} is violated in the last state"
+                       + (f": it says {claim}." if claim else ".")))
+    elif claim:
+        out.append(f"  {trace.property}: {claim}.")
     return "\n".join(out)

@@ -66,6 +66,7 @@ def make_trace(
     states = execute(model, init, actions)
     steps = [model.describe(states[i], a, states[i + 1]) for i, a in enumerate(actions)]
     cls = type(model)
+    claims = {p.name: p.description for p in model.properties() if p.description}
     return Trace(
         model=model.name,
         params=model.params(),
@@ -78,6 +79,7 @@ def make_trace(
         init=init,
         loop_start=loop_start,
         note=note,
+        extra={"claim": claims[prop]} if prop in claims else {},
     )
 
 
