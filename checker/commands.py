@@ -27,12 +27,14 @@ def register(sub: Any) -> None:
                    help="bfs: shortest counterexamples (default); dfs: depth-first; "
                         "hypothesis: sampled search with short counterexamples, for large configurations")
     p.add_argument("--budget", type=int, metavar="N",
-                   help="hypothesis engine: number of examples (default 200); --max-depth sets steps per example")
+                   help="hypothesis engine: number of examples (default 1000); --max-depth sets steps per example")
     p.add_argument("--seed", type=int, metavar="S", help="hypothesis engine: a different reproducible sample")
     p.add_argument("--max-depth", type=int, metavar="N", help="explore behaviours of at most N steps")
     p.add_argument("--fingerprint", action="store_true",
                    help="store 64-bit fingerprints instead of states (less memory; reports a collision estimate)")
-    p.add_argument("--symmetry", action="store_true", help="store one state per symmetry class")
+    p.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
+                   help="store one state per symmetry class (default: on for the models that ask for it, "
+                        "as 'splitbrain list' shows)")
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first violation: report every violated property")
     p.add_argument("--no-deadlock", action="store_true", help="do not report states with no enabled action")
     add_output_args(p)
@@ -123,13 +125,15 @@ def run_check(args: argparse.Namespace) -> int:
         return report(check_from_args(model, args), args)
     if args.budget is not None or args.seed is not None:
         raise UsageError("--budget and --seed apply to --engine hypothesis only")
-    if args.symmetry and not getattr(model, "has_symmetry", False):
+    has_symmetry = getattr(model, "has_symmetry", False)
+    if args.symmetry and not has_symmetry:
         raise UsageError(f"model {args.model} declares no symmetry: --symmetry does not apply")
+    symmetry = args.symmetry if args.symmetry is not None else (has_symmetry and registry.get(args.model).symmetry)
     if args.max_depth is not None and args.max_depth < 0:
         raise UsageError("--max-depth must be >= 0")
     progress = (not args.quiet and not args.json and sys.stderr.isatty())
     result = check(
-        model, args.engine, fingerprint=args.fingerprint, symmetry=args.symmetry,
+        model, args.engine, fingerprint=args.fingerprint, symmetry=symmetry,
         max_depth=args.max_depth, check_deadlock=not args.no_deadlock,
         stop_at_first=not args.keep_going, progress=progress,
     )
@@ -233,7 +237,7 @@ def run_list(args: argparse.Namespace) -> int:
                 "name": spec.name, "summary": spec.summary,
                 "params": [{"name": p.name, "type": p.type.__name__, "default": p.default, "help": p.help,
                             **({"choices": list(p.choices)} if p.choices else {})} for p in spec.params],
-                "bugs": spec.bugs, "faults": list(spec.faults),
+                "bugs": spec.bugs, "faults": list(spec.faults), "symmetry": spec.symmetry,
             })
         print(json.dumps(out, indent=1))
         return 0
@@ -247,6 +251,8 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"    bug={flag}: {text}")
         if spec.faults:
             print(f"    faults: {', '.join(spec.faults)}")
+        if spec.symmetry:
+            print("    check explores one state per symmetry class (--no-symmetry: every state)")
         print()
     return 0
 

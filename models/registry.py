@@ -84,6 +84,9 @@ class ModelSpec:
     params: tuple[Param, ...] = ()
     bugs: dict[str, str] = field(default_factory=dict)  # flag -> what it breaks
     faults: tuple[str, ...] = ()  # fault kinds the model supports (actor models)
+    # ``check`` explores one state per symmetry class unless told --no-symmetry (as a
+    # TLC .cfg's SYMMETRY): for models whose properties treat symmetric nodes alike.
+    symmetry: bool = False
 
     def param(self, name: str) -> Param:
         for p in self.params:
