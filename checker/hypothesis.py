@@ -2,13 +2,28 @@
 
 ``machine_class(model)`` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`.
 Its ``start`` rule picks an initial state; its ``step`` rule takes one enabled
-action, by an index drawn into the enabled actions that change the state,
-sorted the same way in every process (so a run is reproducible and Hypothesis
-shrinks towards fewer and earlier choices). When only stuttering steps are
-left, the step begins a new walk from an initial state, so no step of the
-budget is wasted. Every ``always`` property is checked by an invariant after
-each step; a state with no enabled action at all is a ``Deadlock`` violation
-unless the model allows deadlock.
+action among those that change the state, sorted the same way in every
+process. When only stuttering steps are left, the step begins a new walk, so
+no step of the budget is wasted. Every ``always`` property is checked by an
+invariant after each step; a state with no enabled action at all is a
+``Deadlock`` violation unless the model allows deadlock.
+
+Guided search (``guided=True``, what ``hypothesis_check`` and
+``model_test_case`` use): plain random walks rarely reach a bug that needs a
+dozen well-placed steps (chain replication's stale read was not found in
+30,000 walks). A guided walk prefers the actions that lead to states not seen
+before in the run; after SEGMENT_STEPS steps it jumps to a state explored
+earlier that still has an unseen successor (or, one time in FROM_START_ODDS,
+to an initial state), and continues from there, never further than the
+steps-per-example bound from an initial state. Its choices come from a
+generator seeded by the run's seed and the number of steps taken so far, and
+each example resumes the walk where the previous one stopped: Hypothesis
+drives the run (examples, budget, profiles) but its draws, which it biases
+towards constants found in whatever modules are loaded, do not steer it, so a
+derandomized run takes the same steps in every environment. The run ends at
+the first violation (Hypothesis neither replays nor shrinks it). Unguided
+(``machine_class``'s default), each choice is its own draw, examples replay
+exactly, and Hypothesis shrinks them towards fewer and earlier choices.
 
 Swarm testing: each walk may switch off a random subset of the model's fault
 kinds (its ``fault_kinds`` attribute, or the actor layer's fault actions such
@@ -20,9 +35,10 @@ taken when nothing else is enabled.
 A failing walk is shortened in action space: steps are removed while the
 violation remains (a 1-minimal trace), then up to RESAMPLE_WALKS random
 walks shorter than it look for a different, shorter scenario (each one found
-is shortened again). With the "dev" profile Hypothesis shrinks the walk
-first. The trace is written in the splitbrain format, so ``splitbrain replay
-FILE`` reproduces it.
+is shortened again). Unguided with the "dev" profile, Hypothesis shrinks the
+walk first. The trace is written in the splitbrain format, so ``splitbrain
+replay FILE`` reproduces it; with the "dev" profile it is also kept in the
+example database and replayed first by the next run.
 
 Entry points:
 
@@ -41,16 +57,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import time
 import unittest
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from checker.result import CheckResult
@@ -67,14 +85,17 @@ from checker.simulate import (
     trace_file_name,
 )
 from models.core import Model
-from traces.format import Trace, to_jsonable
+from traces.format import Trace, TraceError, from_json, to_jsonable
 from traces.render import render_trace
-from traces.replay import make_trace
+from traces.replay import make_trace, replay
 
-CI_EXAMPLES = 200
-DEV_EXAMPLES = 2000
+CI_EXAMPLES = 1000
+DEV_EXAMPLES = 5000
 DEFAULT_MAX_STEPS = 50
 RESAMPLE_WALKS = 1000  # short random walks tried after a failure, looking for a shorter scenario
+SEGMENT_STEPS = 15  # guided search: steps of one walk before it jumps to another explored state
+FROM_START_ODDS = 4  # guided search: one jump in FROM_START_ODDS begins again at an initial state
+FRONTIER_TRIES = 20  # guided search: explored states tried per jump, looking for one with unseen successors
 DATABASE_DIR = ".hypothesis/examples"
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
@@ -90,8 +111,8 @@ def profile(name: str = "ci") -> settings:
     removal, then shorter random walks), which on the paxos and fault demo
     bugs gave traces as short as BFS's at a small fraction of the cost of
     Hypothesis's shrinker. "dev": random, DEV_EXAMPLES, Hypothesis shrinking
-    too, and the example database in DATABASE_DIR, so that a failure found
-    once is replayed first on the next run.
+    (of unguided runs), and the example database in DATABASE_DIR, so that a
+    failure found once is replayed first on the next run.
     """
     common = dict(deadline=None, suppress_health_check=_SUPPRESS, report_multiple_bugs=False,
                   stateful_step_count=DEFAULT_MAX_STEPS, print_blob=False)
@@ -128,6 +149,11 @@ class ModelMachine(RuleBasedStateMachine):
     swarm: bool
     kinds: frozenset[str] | None
     inits: list[tuple[int, Any]]
+    guided: bool
+    seed: int  # guided: mixed into every step's choices
+    max_steps: int
+    archive: list[tuple[int, tuple, Any]]  # guided: (init, path, state) of each state at its first visit
+    resume: tuple | None  # guided: the walk in progress when an example ended
 
     def __init__(self) -> None:
         super().__init__()
@@ -137,52 +163,109 @@ class ModelMachine(RuleBasedStateMachine):
         self.steps: list[tuple[Any, Any]] = []
         self.enabled = True
         self.chooser: Swarm | None = None
+        self.segment = 0  # steps since the walk began or jumped
 
     def _arrive(self, state: Any) -> None:
         self.state = state
+        if self.guided and len(self.actions) < self.max_steps and hash(state) not in self.tally.seen:
+            self.archive.append((self.init, tuple(self.actions), state))
         self.tally.visit(state, self.init, self.actions)
         self.steps, self.enabled = self.mover.moves(state)
+        if self.guided:  # where the next example resumes
+            type(self).resume = (self.init, self.actions, state, self.steps, self.enabled, self.segment,
+                                 self.chooser)
 
     def _start(self, index: int) -> None:
         """Begin a walk in initial state number ``index`` (with a fresh swarm)."""
+        self._begin(*self.inits[index], ())
+
+    def _begin(self, init: int, state: Any, path: tuple) -> None:
+        """Begin a walk (with a fresh swarm) at ``state``, reached by ``path`` from initial state ``init``."""
         self.tally.start()
-        self.init, state = self.inits[index]
-        self.actions = []
+        self.init, self.actions, self.segment = init, list(path), 0
         if self.swarm:
             self.chooser = Swarm(self.kinds)
         self._arrive(state)
 
     def _step(self, data: Any) -> None:
-        """Take one enabled action; at a fixed point (only stuttering left), begin a new walk."""
+        """Take one enabled action; at a fixed point (only stuttering left), begin a new walk.
+
+        Guided, a walk also ends after SEGMENT_STEPS steps or at ``max_steps``
+        from its initial state, and the next one begins at an explored state
+        (or, one time in FROM_START_ODDS, at an initial state); each step
+        prefers the actions that lead to states not seen before.
+        """
+        if self.guided:
+            # Not from Hypothesis's draws: it biases them towards constants found in the modules
+            # loaded, and cuts the run into examples of varying length, so a guided run would
+            # depend on what else was imported. Its steps depend only on how many came before.
+            data.draw(st.booleans(), label="coin")  # gives Hypothesis a choice to vary; not used
+            rng = random.Random(f"{self.seed}:{self.tally.generated}:{self.tally.runs}")
+            pick = lambda n, label: rng.randrange(n)  # noqa: E731
+        else:
+            pick = lambda n, label: data.draw(st.integers(0, n - 1), label=label)  # noqa: E731
         steps = self.steps
-        if not steps:
-            index = data.draw(st.integers(0, len(self.inits) - 1), label="restart in") if len(self.inits) > 1 else 0
-            self._start(index)
+        if not steps or (self.guided and (self.segment >= SEGMENT_STEPS or len(self.actions) >= self.max_steps)):
+            self._jump(pick)
             return
         if self.chooser is not None:
             # Off on the top value, so that shrinking (towards 0) moves towards every kind switched on.
-            top = SWARM_OFF_ODDS - 1
             steps = self.chooser.filter(
-                steps, lambda kind: data.draw(st.integers(0, top), label=f"switch off {kind}") == top)
-        action, state = steps[data.draw(st.integers(0, len(steps) - 1), label="action")]
+                steps, lambda kind: pick(SWARM_OFF_ODDS, f"switch off {kind}") == SWARM_OFF_ODDS - 1)
+        if self.guided:
+            seen = self.tally.seen
+            steps = [m for m in steps if hash(m[1]) not in seen] or steps
+        action, state = steps[pick(len(steps), "action")]
         self.actions.append(action)
+        self.segment += 1
         self._arrive(state)
+
+    def _jump(self, pick: Callable[[int, str], int]) -> None:
+        """Begin the next walk: at an explored state (guided) or at an initial state."""
+        archive = self.archive
+        if self.guided and archive and pick(FROM_START_ODDS, "jump") > 0:
+            # To a state with a successor not seen yet; states without one are dropped on the way.
+            for _ in range(FRONTIER_TRIES):
+                i = pick(len(archive), "jump to")
+                init, path, state = archive[i]
+                if any(hash(nxt) not in self.tally.seen for _, nxt in self.mover.moves(state)[0]):
+                    self._begin(init, state, path)
+                    return
+                archive[i] = archive[-1]
+                archive.pop()
+                if not archive:
+                    break
+        self._start(pick(len(self.inits), "restart in") if len(self.inits) > 1 else 0)
 
     def _check(self) -> None:
         bad = self.tally.violated(self.state, self.enabled)
         if bad is not None:
             if self.tally.first_violation_run is None:
                 self.tally.first_violation_run = self.tally.runs
+                self.tally.first_violation = (bad, self.init, list(self.actions))
+            if self.guided:
+                raise FoundViolation()
             raise PropertyViolated(bad, self.init, list(self.actions))
 
 
+class FoundViolation(BaseException):
+    """A guided machine found a violation (in its tally): ends the search at once.
+
+    Not an Exception, so that Hypothesis does not replay the example (a guided
+    walk need not take the same steps again).
+    """
+
+
 def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = True,
-                  tally: Tally | None = None) -> type[ModelMachine]:
+                  tally: Tally | None = None, guided: bool = False,
+                  max_steps: int = DEFAULT_MAX_STEPS, seed: int = 0) -> type[ModelMachine]:
     """A RuleBasedStateMachine that runs ``model``, with its ``always`` properties as invariants.
 
-    ``tally`` collects what the runs see (a fresh one if None). The class name
-    carries a digest of the model and its parameters, so the example database
-    keeps each model's failures apart.
+    ``tally`` collects what the runs see (a fresh one if None). ``guided``:
+    walks jump between explored states and prefer new ones (see the module
+    docstring); paths stay within ``max_steps`` steps of an initial state.
+    The class name carries a digest of the model and its parameters, so the
+    example database keeps each model's failures apart.
     """
     inits = initial_states(model)
     if not inits:
@@ -191,6 +274,12 @@ def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = Tr
     @initialize(index=st.integers(0, len(inits) - 1))
     def start(self: ModelMachine, index: int) -> None:
         self.tally.examples += 1
+        if self.guided and self.resume is not None:
+            # Guided, an example resumes the walk where the last one stopped (the draw is
+            # ignored), so the search takes the same steps however Hypothesis cuts it into examples.
+            (self.init, self.actions, self.state, self.steps, self.enabled, self.segment,
+             self.chooser) = self.resume
+            return
         self._start(index)
 
     @rule(data=st.data())
@@ -201,7 +290,7 @@ def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = Tr
     def properties_hold(self: ModelMachine) -> None:
         self._check()
 
-    name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, swarm, check_deadlock)}")
+    name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, swarm, check_deadlock, guided)}")
     return type(name, (ModelMachine,), {
         "model": model,
         "mover": Mover(model),
@@ -209,6 +298,11 @@ def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = Tr
         "swarm": swarm,
         "kinds": swarm_kinds(model) if swarm else None,
         "inits": inits,
+        "guided": guided,
+        "seed": seed,
+        "max_steps": max_steps,
+        "archive": [],
+        "resume": None,
         "start": start,
         "step": step,
         "properties_hold": properties_hold,
@@ -245,11 +339,56 @@ def run_machine(machine: type[ModelMachine], config: settings, trace_dir: str | 
     """Run the machine under ``config``; the failure found (shortened, and saved in ``trace_dir``), or None.
 
     ``polish`` False keeps the failing walk as Hypothesis left it (for measuring).
+    A guided walk depends on what earlier walks explored, so a failing example
+    need not fail again when Hypothesis replays it: a guided machine ends the
+    run at its first failure (no Hypothesis replay or shrinking; the failure is
+    shortened in action space), and keeps the failure as a trace in the
+    profile's example database, where the next run replays it first.
     """
+    saved = _saved_failure(machine, config, trace_dir)
+    if saved is not None:
+        return saved
     try:
         run_state_machine_as_test(machine, settings=config)
-    except PropertyViolated as exc:
-        return _failure(machine, exc, trace_dir, polish, Phase.shrink in config.phases)
+    except (PropertyViolated, FoundViolation, Flaky) as exc:
+        # A guided run that ends at a violation may end an example earlier than one with the same
+        # draws did before, which Hypothesis reports as flaky data generation: the violation stands.
+        found = machine.tally.first_violation
+        if isinstance(exc, PropertyViolated):
+            found = (exc.property, exc.init, exc.actions)
+        elif found is None or not machine.guided:
+            raise
+        shrunk = not machine.guided and Phase.shrink in config.phases
+        failure = _failure(machine, PropertyViolated(*found), trace_dir, polish, shrunk)
+        if machine.guided and config.database is not None:
+            config.database.save(_trace_key(machine), json.dumps(failure.trace.to_json()).encode())
+        return failure
+    return None
+
+
+def _trace_key(machine: type[ModelMachine]) -> bytes:
+    """Where the example database keeps a guided machine's failures (as trace JSON)."""
+    return b"splitbrain-trace:" + machine.__name__.encode()
+
+
+def _saved_failure(machine: type[ModelMachine], config: settings, trace_dir: str | Path | None) -> Failure | None:
+    """A failure kept in the example database that the model still reproduces; forgets the others."""
+    db = config.database
+    if db is None or not machine.guided or Phase.reuse not in config.phases:
+        return None
+    key = _trace_key(machine)
+    for value in list(db.fetch(key)):
+        try:
+            trace = from_json(json.loads(value))
+            reproduced = replay(trace, machine.model).reproduced
+        except (ValueError, TraceError):
+            reproduced = False
+        if not reproduced:
+            db.delete(key, value)  # fixed since, or unreadable
+            continue
+        trace.note = (trace.note + "; " if trace.note else "") + "replayed from the example database"
+        path = trace.save(Path(trace_dir) / trace_file_name(trace)) if trace_dir is not None else None
+        return Failure(trace, len(trace), path)
     return None
 
 
@@ -281,6 +420,7 @@ def hypothesis_check(
     swarm: bool = True,
     check_deadlock: bool = True,
     polish: bool = True,
+    guided: bool = True,
 ) -> CheckResult:
     """Search ``model`` with Hypothesis: ``max_examples`` runs of up to ``max_steps`` steps.
 
@@ -302,7 +442,8 @@ def hypothesis_check(
     if not initial_states(model):
         return sampled_result(model, "hypothesis", tally, None, seconds=0.0, max_depth=max_steps,
                               sample="0 runs (no initial state within the boundary)")
-    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, tally=tally)
+    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, tally=tally, guided=guided,
+                            max_steps=max_steps, seed=0 if seed is None else seed)
     config = settings(base, max_examples=max_examples, stateful_step_count=max_steps, verbosity=Verbosity.quiet)
     if seed is not None:
         config = settings(config, derandomize=False)
@@ -337,6 +478,7 @@ def model_test_case(
     trace_dir: str | Path | None = "splitbrain-traces",
     swarm: bool = True,
     check_deadlock: bool = True,
+    guided: bool = True,
 ) -> type[unittest.TestCase]:
     """A unittest TestCase (collected by pytest) that fails when the model violates an ``always`` property.
 
@@ -347,7 +489,7 @@ def model_test_case(
     The failure message is the shrunk trace as numbered steps, and the trace
     file written to ``trace_dir``.
     """
-    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock)
+    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, guided=guided, max_steps=max_steps)
     config = settings(profile(profile_name), stateful_step_count=max_steps,
                       **({"max_examples": max_examples} if max_examples else {}))
 
@@ -366,7 +508,7 @@ def check_from_args(model: Model, args: argparse.Namespace) -> CheckResult:
     from models.registry import UsageError
 
     for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
-        if given:
+        if given:  # None (not given) and --no-symmetry are fine
             raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to hypothesis")
     budget = CI_EXAMPLES if args.budget is None else args.budget
     steps = DEFAULT_MAX_STEPS if args.max_depth is None else args.max_depth

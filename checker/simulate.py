@@ -191,6 +191,7 @@ class Tally:
         self.runs = 0  # walks from an initial state
         self.examples = 0  # Hypothesis examples (each holds one or more walks)
         self.first_violation_run: int | None = None
+        self.first_violation: tuple[str, int, list[Any]] | None = None  # (property, init, actions)
 
     def start(self) -> None:
         """Count the start of a run (a walk from an initial state)."""

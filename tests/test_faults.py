@@ -159,7 +159,7 @@ def test_each_fault_is_necessary_for_a_violation(kind, factory, kwargs, faults, 
     with_fault = check(factory(faults=faults, **kwargs))
     assert with_fault.verdict == "violation"
     assert _violated(with_fault) == {prop}
-    without = check(factory(faults=None, **kwargs), stop_at_first=False)
+    without = check(factory(faults="none", **kwargs), stop_at_first=False)
     assert without.verdict == "ok", _violated(without)
     assert without.prop(prop).holds is True
 

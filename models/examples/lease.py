@@ -29,7 +29,8 @@ from models.faults import CLOCK_FAULTS, CRASH_FAULTS
 from models.registry import ModelSpec, Param
 from properties.kinds import always, sometimes
 
-BUGS = {"volatile_lease": "the server keeps its lease table in memory only (lost in a crash)"}
+BUGS = {"volatile_lease": "the server keeps its lease table in memory only, lost in a crash "
+                          "(default faults: crash=1,restart)"}
 
 
 class Server(NamedTuple):
@@ -109,6 +110,8 @@ class Lease(ActorModel):
             raise ValueError("need clients >= 1, lease >= 1 and max_time >= 1")
         if bug not in ("none", *BUGS):
             raise ValueError(f"unknown bug {bug!r}")
+        if faults is None and bug == "volatile_lease":
+            faults = "crash=1,restart"    # the bug shows only when the server crashes and restarts
         self.clients = tuple(f"c{i + 1}" for i in range(clients))
         nodes: dict[str, Actor] = {"s": ServerActor(lease, self.clients, max_time, bug == "volatile_lease")}
         client = ClientActor(lease, "s", max_time)
