@@ -105,14 +105,21 @@ class ClientActor(Actor):
     def on_message(self, node_id: str, state: ClientState, src: str, msg: tuple, ctx: Context) -> ClientState:
         if not state.waiting or msg[1] != state.step:
             return state                                       # a reply to an earlier operation
-        f, value = self.scripts[node_id][state.step]
-        if msg[0] == "Ack" and f == "write":
-            ctx.ok("write", value)                             # the write is acknowledged
-        elif msg[0] == "Value" and f == "read":
-            ctx.ok("read", msg[2])                             # the read returns a value
-        else:
+        if not record_reply(self.scripts[node_id][state.step], msg, ctx):
             return state
         return self._issue(node_id, state.step + 1, ctx)
+
+
+def record_reply(op: tuple, msg: tuple, ctx: Context) -> bool:
+    """Whether ``msg`` completes the client operation ``op`` = (f, value); records the completion."""
+    f, value = op
+    if msg[0] == "Ack" and f == "write":
+        ctx.ok("write", value)                                 # the write is acknowledged
+    elif msg[0] == "Value" and f == "read":
+        ctx.ok("read", msg[2])                                 # the read returns a value
+    else:
+        return False
+    return True
 
 
 def client_names(scripts: Sequence[Hashable]) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 from models.actors import Actor, Context, World
 from models.registry import ModelSpec, Param
-from models.replication import ReplicatedModel, acknowledged_writes, client_names, parse_ops
+from models.replication import ReplicatedModel, acknowledged_writes, client_names, parse_ops, record_reply
 from properties.kinds import always, sometimes
 
 BUGS = {"clock_skew": "turn clock skew on by default: LWW discards a later write stamped by a slow clock"}
@@ -163,12 +163,7 @@ class ClientActor(Actor):
     def on_message(self, node_id: str, state: Client, src: str, msg: tuple, ctx: Context) -> Client:
         if not state.waiting or msg[1] != state.step:
             return state
-        f, value = self.scripts[node_id][state.step]
-        if msg[0] == "Ack" and f == "write":
-            ctx.ok("write", value)                      # the write is acknowledged
-        elif msg[0] == "Value" and f == "read":
-            ctx.ok("read", msg[2])                      # the read returns a value
-        else:
+        if not record_reply(self.scripts[node_id][state.step], msg, ctx):
             return state
         if state.step + 1 < len(self.scripts[node_id]):
             ctx.set_timer("next", 1)                    # pause a tick before the next operation
