@@ -106,6 +106,7 @@ the example does), or symmetric states will rarely meet.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from enum import Enum
 from itertools import combinations, groupby, permutations, product
 from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, NamedTuple, Sequence
@@ -218,15 +219,15 @@ class Context:
         self.records.append(("info", self.node, op, value))
 
 
-class Actor:
+class Actor(ABC):
     """The behaviour of one kind of node. Subclass it; one instance may run many nodes."""
 
     # The fields of the node state that survive a crash (NamedTuple or dataclass states).
     durable_fields: tuple[str, ...] = ()
 
+    @abstractmethod
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Any:
         """The node's state when it starts, or restarts from ``durable`` after a crash."""
-        raise NotImplementedError(f"{type(self).__name__} must define on_start")
 
     def on_message(self, node_id: str, state: Any, src: str, msg: Any, ctx: Context) -> Any:
         """The node's state after receiving ``msg`` from ``src`` (default: ignore it)."""

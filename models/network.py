@@ -22,6 +22,7 @@ channel holding equal messages, these act on the oldest of them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Callable, Hashable, Iterable, Iterator
 
 Envelope = tuple[str, str, Hashable]  # (src, dst, msg)
@@ -29,8 +30,8 @@ Envelope = tuple[str, str, Hashable]  # (src, dst, msg)
 NETWORKS = ("unordered", "duplicating", "fifo")
 
 
-class Network:
-    """The operations an actor model needs on the messages in flight."""
+class Network(ABC):
+    """The operations an actor model needs on the messages in flight (each kind defines them)."""
 
     kind = "network"
 
@@ -38,41 +39,41 @@ class Network:
         """No message in flight."""
         return frozenset()
 
+    @abstractmethod
     def send(self, net: Any, envelopes: Iterable[Envelope]) -> Any:
         """``net`` with ``envelopes`` added, in order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def deliverable(self, net: Any) -> Iterator[Envelope]:
         """The distinct envelopes that may be delivered next."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delivered(self, net: Any, env: Envelope) -> Any:
         """``net`` after delivering one copy of ``env``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def messages(self, net: Any) -> Iterator[Envelope]:
         """Every envelope in flight, once per copy."""
-        raise NotImplementedError
 
+    @abstractmethod
     def distinct(self, net: Any) -> Iterator[Envelope]:
         """Every distinct envelope in flight (what ``drop`` and ``duplicate`` may pick)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def count(self, net: Any) -> int:
         """How many messages are in flight (copies counted)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drop(self, net: Any, env: Envelope) -> Any:
         """``net`` without one copy of ``env`` (a lost message)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def duplicate(self, net: Any, env: Envelope) -> Any:
         """``net`` with one more copy of ``env``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keep(self, net: Any, pred: Callable[[Envelope], bool]) -> Any:
         """``net`` with only the envelopes satisfying ``pred``."""
-        raise NotImplementedError
 
     def reorderable(self, net: Any) -> Iterator[Envelope]:
         """The envelopes a ``reorder`` step may move to the front (FIFO only)."""
