@@ -10,13 +10,13 @@ import multiprocessing as mp
 import time
 from typing import Any, Callable
 
-from checker.result import peak_memory_mb
+from splitbrain.checker.result import peak_memory_mb
 
 
 def _model_entry(name: str, **params: Any) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        from checker.explore import check
-        from models import registry
+        from splitbrain.checker.explore import check
+        from splitbrain.models import registry
 
         model = registry.build(name, params)
         result = check(model, "bfs")
@@ -50,8 +50,8 @@ ENTRIES: list[tuple[str, Callable[[], dict[str, Any]], str]] = [
      "TLC: 185,369 distinct, 17.6 s (1 worker); target < 8 s"),
     ("paxoscommit rms=2 acceptors=3 max_ballot=1", _model_entry("paxoscommit", rms=2, acceptors=3, max_ballot=1),
      "TLC: 1,321,761 distinct, 152.7 s (1 worker); target < 60 s"),
-    ("lincheck porcupine corpus", _bench_of("properties.consistency.bench"), "Porcupine (Go): 0.79 s for all 108 files"),
-    ("partition keys=20000 n=4,16,64", _bench_of("models.partitioning.measure"),
+    ("lincheck porcupine corpus", _bench_of("splitbrain.properties.consistency.bench"), "Porcupine (Go): 0.79 s for all 108 files"),
+    ("partition keys=20000 n=4,16,64", _bench_of("splitbrain.models.partitioning.measure"),
      "theory: moved on join 1/(n+1) (ring, rendezvous, jump, directory), n/(n+1) (modulo); 0 stray moves"),
 ]
 
@@ -88,7 +88,7 @@ def run(only: list[str] | None = None, as_json: bool = False) -> int:
     """Run the benchmark entries (those matching ``only``) and print a table."""
     chosen = [e for e in ENTRIES if not only or any(o in e[0] for o in only)]
     if not chosen:
-        from models.registry import UsageError
+        from splitbrain.models.registry import UsageError
 
         raise UsageError(f"no benchmark entry matches {only}; entries: {', '.join(e[0] for e in ENTRIES)}")
     if not as_json:

@@ -12,15 +12,15 @@ import argparse
 import importlib
 import sys
 
-from models.registry import UsageError
+from splitbrain.models.registry import UsageError
 
 # One line per subcommand module; each defines register(subparsers).
 SUBCOMMAND_MODULES = [
-    "checker.commands",
-    "checker.simulate_cli",
-    "checker.prove_cli",
-    "checker.partition_cli",
-    "properties.consistency.cli",
+    "splitbrain.checker.commands",
+    "splitbrain.checker.simulate_cli",
+    "splitbrain.checker.prove_cli",
+    "splitbrain.checker.partition_cli",
+    "splitbrain.properties.consistency.cli",
 ]
 
 

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from checker.result import VIOLATION, CheckResult
-from models import registry
-from models.registry import UsageError
-from traces.format import Trace, TraceError, load
-from traces.render import render_trace
-from traces.replay import replay
+from splitbrain.checker.result import VIOLATION, CheckResult
+from splitbrain.models import registry
+from splitbrain.models.registry import UsageError
+from splitbrain.traces.format import Trace, TraceError, load
+from splitbrain.traces.render import render_trace
+from splitbrain.traces.replay import replay
 
 DEFAULT_TRACE_DIR = "splitbrain-traces"
 
@@ -94,7 +94,7 @@ def build_model(args: argparse.Namespace) -> Any:
 
 def model_extras(args: argparse.Namespace) -> dict[str, Any]:
     """Extra keyword arguments for the model factory (faults and network of actor models)."""
-    from models.faults import FaultConfig
+    from splitbrain.models.faults import FaultConfig
 
     faults, network = getattr(args, "faults", None), getattr(args, "network", None)
     if faults is None and network is None:
@@ -117,11 +117,11 @@ def model_extras(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from checker.explore import check
+    from splitbrain.checker.explore import check
 
     model = build_model(args)
     if args.engine == "hypothesis":
-        from checker.hypothesis import check_from_args
+        from splitbrain.checker.hypothesis import check_from_args
         return report(check_from_args(model, args), args)
     if args.budget is not None or args.seed is not None:
         raise UsageError("--budget and --seed apply to --engine hypothesis only")
@@ -258,6 +258,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from checker.bench import run
+    from splitbrain.checker.bench import run
 
     return run(args.only, as_json=args.json)

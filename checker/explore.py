@@ -1,7 +1,7 @@
 """Exhaustive explicit-state exploration: breadth-first and depth-first.
 
 Breadth-first search returns shortest counterexamples. Statistics are counted
-as TLC counts them (see ``checker.result.CheckResult``). The seen-set maps a
+as TLC counts them (see ``splitbrain.checker.result.CheckResult``). The seen-set maps a
 state's key (the state, its canonical form under symmetry, or a 64-bit
 fingerprint of either) to how it was first reached: ``(parent key, action)``,
 or ``(None, i)`` for the i-th initial state. It is a plain mutable mapping so
@@ -16,10 +16,10 @@ import time
 from collections import deque
 from typing import Any, Callable, MutableMapping, TextIO
 
-from checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
-from models.core import Model
-from properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
-from traces.replay import make_trace
+from splitbrain.checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from splitbrain.traces.replay import make_trace
 
 DEADLOCK = "Deadlock"
 
@@ -279,7 +279,7 @@ class _Search:
         live = [p for p in self.props if p.kind in LIVENESS_KINDS]
         if not live:
             return {}
-        from checker.liveness import check_liveness
+        from splitbrain.checker.liveness import check_liveness
 
         try:
             report = check_liveness(self.model, live)

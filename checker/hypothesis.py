@@ -43,7 +43,7 @@ example database and replayed first by the next run.
 Entry points:
 
 - ``hypothesis_check(model, ...) -> CheckResult``: what ``splitbrain check
-  --engine hypothesis`` runs; verdicts as in ``checker.simulate`` (sampled:
+  --engine hypothesis`` runs; verdicts as in ``splitbrain.checker.simulate`` (sampled:
   an unreached ``sometimes`` property is undecided, not a violation).
 - ``model_test_case(model, ...)``: a ``unittest.TestCase`` subclass that
   pytest collects; it fails with the trace rendered as numbered steps.
@@ -71,8 +71,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from checker.result import CheckResult
-from checker.simulate import (
+from splitbrain.checker.result import CheckResult
+from splitbrain.checker.simulate import (
     SWARM_OFF_ODDS,
     Mover,
     Swarm,
@@ -84,10 +84,10 @@ from checker.simulate import (
     swarm_kinds,
     trace_file_name,
 )
-from models.core import Model
-from traces.format import Trace, TraceError, from_json, to_jsonable
-from traces.render import render_trace
-from traces.replay import make_trace, replay
+from splitbrain.models.core import Model
+from splitbrain.traces.format import Trace, TraceError, from_json, to_jsonable
+from splitbrain.traces.render import render_trace
+from splitbrain.traces.replay import make_trace, replay
 
 CI_EXAMPLES = 1000
 DEV_EXAMPLES = 5000
@@ -428,7 +428,7 @@ def hypothesis_check(
     DEV_EXAMPLES for "dev").
 
     Returns a CheckResult like ``check``'s (sampled verdicts, see
-    ``checker.simulate``). A violation's run is shortened (see the module
+    ``splitbrain.checker.simulate``). A violation's run is shortened (see the module
     docstring); with ``trace_dir`` its trace is also written there (the path
     is in ``result.extra["trace_file"]``).
     ``seed`` picks a different deterministic sample than the default one.
@@ -505,7 +505,7 @@ def model_test_case(
 
 def check_from_args(model: Model, args: argparse.Namespace) -> CheckResult:
     """``splitbrain check --engine hypothesis``: the run the command-line options ask for."""
-    from models.registry import UsageError
+    from splitbrain.models.registry import UsageError
 
     for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
         if given:  # None (not given) and --no-symmetry are fine

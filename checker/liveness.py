@@ -2,7 +2,7 @@
 
 ``check_liveness(model)`` builds the model's reachable state graph (integer
 state ids, one edge per distinct successor) and judges each liveness property
-(``eventually``, ``leads_to``, ``always_eventually`` from ``properties.kinds``)
+(``eventually``, ``leads_to``, ``always_eventually`` from ``splitbrain.properties.kinds``)
 under the fairness the property states. A violation comes back as a lasso: a
 :class:`traces.format.Trace` whose actions run from an initial state into a
 cycle, with ``loop_start`` the index of the state the cycle returns to.
@@ -16,7 +16,7 @@ implicit self-loop that is no action at all. Unlike TLA+, a state that has
 enabled actions does not stutter on its own; a model that wants TLA+'s
 anywhere-stuttering writes it as an action (bcastByz's ``UNCHANGED vars``).
 
-Fairness is TLC's, on action classes (``WF``/``SF`` in ``properties.kinds``):
+Fairness is TLC's, on action classes (``WF``/``SF`` in ``splitbrain.properties.kinds``):
 
 - A step (s, t) is an A step when some action of class A leads from s to t
   and t differs from s: a step that leaves the state unchanged is never an A
@@ -57,13 +57,13 @@ The graph is exact: symmetry reduction and fingerprints do not apply here
 Using it
 --------
 A model states liveness in ``properties()`` like any other property (see
-``properties.kinds`` for the vocabulary and examples)::
+``splitbrain.properties.kinds`` for the vocabulary and examples)::
 
     eventually("LeaderElected", has_leader,
                fairness=[WF("delivery", "deliver", per=lambda a: a[1:]),
                          SF("timeout", "timeout", per=lambda a: a[1]), AFTER_FAULTS])
 
-``checker.explore.check`` (and so ``splitbrain check``) judges such
+``splitbrain.checker.explore.check`` (and so ``splitbrain check``) judges such
 properties after a complete exploration, by calling :func:`check_liveness`;
 a bounded or interrupted search leaves them undecided. The liveness pass
 explores the state graph a second time and keeps it in memory, so it costs
@@ -86,13 +86,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Iterable, Sequence
 
-from checker.result import PropertyResult
-from models.core import Model
-from properties.kinds import (
+from splitbrain.checker.result import PropertyResult
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import (
     ALWAYS_EVENTUALLY, EVENTUALLY, LEADS_TO, LIVENESS_KINDS, Fairness, Property, action_kind,
     after_faults_of, describe_fairness, fairness_conditions,
 )
-from traces.replay import make_trace
+from splitbrain.traces.replay import make_trace
 
 
 # -- the state graph --------------------------------------------------------------

@@ -3,7 +3,7 @@
 Prints, for each cluster size, each scheme's load (max/mean), the fraction of
 keys moved when a node joins and when one leaves (with the theoretical
 fraction beside each), the moves minimal disruption forbids, and the lookup
-time per key. See ``models.partitioning.measure``.
+time per key. See ``splitbrain.models.partitioning.measure``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from models.registry import UsageError
+from splitbrain.models.registry import UsageError
 
 
 def register(sub: Any) -> None:
@@ -41,8 +41,8 @@ def _counts(text: str, option: str, least: int) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.partitioning import SCHEMES
-    from models.partitioning.measure import format_table, table
+    from splitbrain.models.partitioning import SCHEMES
+    from splitbrain.models.partitioning.measure import format_table, table
 
     nodes = _counts(args.nodes, "--nodes", 2)
     vnodes = _counts(args.vnodes, "--vnodes", 1)

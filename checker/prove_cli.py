@@ -12,10 +12,10 @@ import argparse
 import json
 from typing import Any
 
-from checker.commands import parse_params
-from checker.induction import CLAIM, ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Check, Report
-from models.registry import UsageError
-from properties import proofs
+from splitbrain.checker.commands import parse_params
+from splitbrain.checker.induction import CLAIM, ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Check, Report
+from splitbrain.models.registry import UsageError
+from splitbrain.properties import proofs
 
 EXIT_PROVED = 0
 EXIT_FAILED = 1

@@ -17,7 +17,7 @@ enough. It offers:
 - ``replay_folder(path)``: a test function, parametrised over the trace files
   in a folder, that asserts each one still reproduces (a regression corpus)::
 
-      from checker.pytest_plugin import replay_folder
+      from splitbrain.checker.pytest_plugin import replay_folder
       test_known_bugs = replay_folder(Path(__file__).parent / "traces")
 
 Under pytest-xdist each worker writes trace files whose names carry its id
@@ -105,7 +105,7 @@ class Checker:
         return result
 
     def _save(self, result: Any) -> Path | None:
-        from checker.simulate import trace_file_name
+        from splitbrain.checker.simulate import trace_file_name
 
         trace = result.counterexample
         if trace is None:
@@ -114,7 +114,7 @@ class Checker:
 
 
 def _model(model_or_name: Any, params: dict[str, Any]) -> Any:
-    from models import registry
+    from splitbrain.models import registry
 
     if not isinstance(model_or_name, str):
         if params:
@@ -132,21 +132,21 @@ def _model(model_or_name: Any, params: dict[str, Any]) -> Any:
 def run_engine(model: Any, engine: str, budget: int | None, max_depth: int | None, seed: int | None) -> Any:
     """Run ``engine`` on ``model``; the CheckResult. Sampled engines use a fixed seed unless given one."""
     if engine == "hypothesis":
-        from checker.hypothesis import DEFAULT_MAX_STEPS, hypothesis_check
+        from splitbrain.checker.hypothesis import DEFAULT_MAX_STEPS, hypothesis_check
 
         return hypothesis_check(model, max_examples=budget, max_steps=max_depth or DEFAULT_MAX_STEPS, seed=seed)
     if engine == "simulate":
-        from checker.simulate import simulate
+        from splitbrain.checker.simulate import simulate
 
         return simulate(model, budget or SIMULATE_RUNS, max_depth or SIMULATE_DEPTH, 0 if seed is None else seed)
-    from checker.explore import check
+    from splitbrain.checker.explore import check
 
     return check(model, engine, max_depth=max_depth)
 
 
 def failure_message(result: Any, path: Path | None) -> str:
     """Which properties failed, the counterexample as numbered steps, and how to replay it."""
-    from traces.render import render_trace
+    from splitbrain.traces.render import render_trace
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     lines = [f"splitbrain: model {result.model} ({params}), engine {result.engine}:"]
@@ -161,7 +161,7 @@ def failure_message(result: Any, path: Path | None) -> str:
 
 
 def _assert_caught(result: Any, name: str) -> None:
-    from traces.replay import replay
+    from splitbrain.traces.replay import replay
 
     try:
         prop = result.prop(name)
@@ -192,10 +192,10 @@ def splitbrain_check(request: pytest.FixtureRequest) -> Checker:
 
 def assert_replays(path: str | Path) -> None:
     """Fail the test unless the trace file at ``path`` reproduces its recorded outcome."""
-    from models.registry import UsageError
-    from traces.format import TraceError, load
-    from traces.render import render_trace
-    from traces.replay import replay
+    from splitbrain.models.registry import UsageError
+    from splitbrain.traces.format import TraceError, load
+    from splitbrain.traces.render import render_trace
+    from splitbrain.traces.replay import replay
 
     try:
         trace = load(path)

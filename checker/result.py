@@ -6,7 +6,7 @@ import resource
 from dataclasses import dataclass, field
 from typing import Any
 
-from traces.format import Trace
+from splitbrain.traces.format import Trace
 
 OK = "ok"
 VIOLATION = "violation"

@@ -5,7 +5,7 @@ state and takes up to ``depth`` random steps, judging every state it visits.
 It does not shrink: a violation's trace is the walk that found it, cut at the
 first violating state. The helpers here (choosing among enabled actions,
 tallying what was seen, shortening a path) are shared with the Hypothesis
-engine in ``checker.hypothesis``.
+engine in ``splitbrain.checker.hypothesis``.
 
 Verdicts (the same fields and exit codes as ``check``, judged on a sample):
 
@@ -40,11 +40,11 @@ import re
 import time
 from typing import Any, Callable, Sequence
 
-from checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
-from models.core import Model
-from properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
-from traces.format import Trace, to_jsonable
-from traces.replay import make_trace
+from splitbrain.checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from splitbrain.traces.format import Trace, to_jsonable
+from splitbrain.traces.replay import make_trace
 
 DEADLOCK = "Deadlock"
 
@@ -164,7 +164,7 @@ def swarm_kinds(model: Model) -> frozenset[str] | None:
 
 
 def _registered_faults(model: Model) -> bool:
-    from models import registry
+    from splitbrain.models import registry
 
     try:
         spec = registry.specs().get(model.name)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from checker.commands import add_model_args, add_output_args, build_model, report
-from models.registry import UsageError
+from splitbrain.checker.commands import add_model_args, add_output_args, build_model, report
+from splitbrain.models.registry import UsageError
 
 DEFAULT_RUNS = 1000
 DEFAULT_DEPTH = 100
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checker.simulate import simulate
+    from splitbrain.checker.simulate import simulate
 
     if args.runs < 1:
         raise UsageError("--runs must be >= 1")

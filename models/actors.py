@@ -26,8 +26,8 @@ Durable state: list the fields of a NamedTuple (or frozen dataclass) state in
 with ``--faults crash=1,restart``. A crash also loses the node's timers;
 messages to a crashed node wait in flight for its restart.
 
-:class:`ActorModel` turns named actors, a network (``models.network``) and a
-fault configuration (``models.faults``) into a core ``Model``. Its state is a
+:class:`ActorModel` turns named actors, a network (``splitbrain.models.network``) and a
+fault configuration (``splitbrain.models.faults``) into a core ``Model``. Its state is a
 :class:`World`; its actions, each one step of a trace, are::
 
     ("deliver", src, dst, msg)     ("timeout", node, timer)
@@ -113,12 +113,12 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, NamedTu
 
 import networkx as nx
 
-from models.core import Model, format_action
-from models.faults import (BUDGETS, FaultConfig, as_fault_config, format_groups, one_way_links,
+from splitbrain.models.core import Model, format_action
+from splitbrain.models.faults import (BUDGETS, FaultConfig, as_fault_config, format_groups, one_way_links,
                            partition_options)
-from models.network import Envelope, Network, make_network
-from properties.kinds import Property
-from traces.format import to_jsonable
+from splitbrain.models.network import Envelope, Network, make_network
+from splitbrain.properties.kinds import Property
+from splitbrain.traces.format import to_jsonable
 
 _P, _OW, _CRASH, _LOSS, _DUP, _REORDER, _JUMP, _BYZ = range(len(BUDGETS))
 
@@ -136,7 +136,7 @@ class World(NamedTuple):
     ``down``: crashed node ids; ``disk``: what each crashed node keeps for its
     restart; ``cut``: the directed links ``(src, dst)`` a partition breaks;
     ``byzantine``: the node ids the adversary runs; ``left``: the remaining
-    fault budgets, in ``models.faults.BUDGETS`` order (None: no limit).
+    fault budgets, in ``splitbrain.models.faults.BUDGETS`` order (None: no limit).
     """
 
     nodes: tuple

@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Generic, Iterable, Iterator, Sequence, TypeVar
 
-from properties.kinds import Property
+from splitbrain.properties.kinds import Property
 
 S = TypeVar("S")
 A = TypeVar("A")

@@ -62,7 +62,7 @@ from typing import Iterable, Sequence
 
 import networkx as nx
 
-from models.registry import UsageError
+from splitbrain.models.registry import UsageError
 
 SHAPES = ("isolate", "halves", "bridge", "ring")
 

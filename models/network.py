@@ -14,7 +14,7 @@ immutable, hashable value the network owns):
   a channel may be delivered. Kept as a frozenset of ``((src, dst), queue)``.
 
 Faults on messages (switched on by the fault configuration, see
-``models.faults``): ``drop`` removes one copy, ``duplicate`` adds one (in a
+``splitbrain.models.faults``): ``drop`` removes one copy, ``duplicate`` adds one (in a
 FIFO channel, right behind the original, so duplication never reorders),
 ``reorder`` (FIFO only) moves a message to the front of its channel. In a FIFO
 channel holding equal messages, these act on the oldest of them.

@@ -47,9 +47,9 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, Callable, Iterator, NamedTuple
 
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import WF, Property, always, eventually, sometimes
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import WF, Property, always, eventually, sometimes
 
 State = tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...], frozenset]
 Action = tuple

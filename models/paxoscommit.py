@@ -39,9 +39,9 @@ from __future__ import annotations
 from itertools import combinations, product
 from typing import Any, Iterator
 
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 State = tuple[tuple[str, ...], tuple[tuple[int, int, str], ...], frozenset]
 Action = tuple

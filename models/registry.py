@@ -11,26 +11,26 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from models.core import Model
+from splitbrain.models.core import Model
 
 # One line per model module; each defines SPEC.
 MODULES = [
-    "models.twophase",
-    "models.paxos",
-    "models.paxoscommit",
-    "models.raft.raft",
-    "models.byzantine.bcastbyz",
-    "models.byzantine.om",
-    "models.byzantine.sm",
-    "models.byzantine.pbft",
-    "models.partitioning.model",
-    "models.partitioning.migration",
-    "models.examples.register",
-    "models.examples.lease",
-    "models.replication.chain",
-    "models.replication.primary_backup",
-    "models.replication.crdt",
-    "models.replication.dynamo",
+    "splitbrain.models.twophase",
+    "splitbrain.models.paxos",
+    "splitbrain.models.paxoscommit",
+    "splitbrain.models.raft.raft",
+    "splitbrain.models.byzantine.bcastbyz",
+    "splitbrain.models.byzantine.om",
+    "splitbrain.models.byzantine.sm",
+    "splitbrain.models.byzantine.pbft",
+    "splitbrain.models.partitioning.model",
+    "splitbrain.models.partitioning.migration",
+    "splitbrain.models.examples.register",
+    "splitbrain.models.examples.lease",
+    "splitbrain.models.replication.chain",
+    "splitbrain.models.replication.primary_backup",
+    "splitbrain.models.replication.crdt",
+    "splitbrain.models.replication.dynamo",
 ]
 
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import WF, Property, always, eventually, sometimes
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import WF, Property, always, eventually, sometimes
 
 State = tuple[tuple[str, ...], str, frozenset, frozenset]
 Action = tuple

@@ -29,7 +29,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, Iterable, Protocol, Sequence
 
-from properties.kinds import Property, always, sometimes
+from splitbrain.properties.kinds import Property, always, sometimes
 
 Entry = tuple[int, Any]            # (term, value)
 Log = tuple[Entry, ...]

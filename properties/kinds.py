@@ -1,6 +1,9 @@
 """The kinds of property a user states about a model.
 
 - ``always(name, P)``: P holds in every reachable state (an invariant).
+- ``always_step(name, R)``: R(state, action, next_state) holds on every
+  step of every behaviour (TLA+'s ``[][R]_vars``): an invariant of
+  transitions, for claims such as "a leader's log only grows".
 - ``sometimes(name, P)``: P holds in at least one reachable state (a witness).
   A ``sometimes`` property that is never reached is a failure: it catches the
   model that is safe only because it never does anything.
@@ -12,7 +15,7 @@
   infinitely often (``[]<>P``).
 
 A predicate takes one state and returns a bool. Properties know nothing about
-how they are checked; ``checker.liveness`` judges the liveness kinds.
+how they are checked; ``splitbrain.checker.liveness`` judges the liveness kinds.
 
 Fairness
 --------
@@ -67,6 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 Predicate = Callable[[Any], bool]
+StepPredicate = Callable[[Any, Any, Any], bool]
 
 ALWAYS = "always"
 SOMETIMES = "sometimes"
@@ -74,7 +78,9 @@ EVENTUALLY = "eventually"
 LEADS_TO = "leads_to"
 ALWAYS_EVENTUALLY = "always_eventually"
 
-SAFETY_KINDS = (ALWAYS,)
+ALWAYS_STEP = "always_step"
+
+SAFETY_KINDS = (ALWAYS, ALWAYS_STEP)
 WITNESS_KINDS = (SOMETIMES,)
 LIVENESS_KINDS = (EVENTUALLY, LEADS_TO, ALWAYS_EVENTUALLY)
 
@@ -104,6 +110,11 @@ def always(name: str, condition: Predicate, description: str = "") -> Property:
     return Property(name, ALWAYS, condition, description=description)
 
 
+def always_step(name: str, condition: StepPredicate, description: str = "") -> Property:
+    """A step invariant: ``condition(state, action, next_state)`` holds on every step taken."""
+    return Property(name, ALWAYS_STEP, condition, description=description)
+
+
 def sometimes(name: str, condition: Predicate, description: str = "") -> Property:
     """A witness: ``condition`` holds in some reachable state."""
     return Property(name, SOMETIMES, condition, description=description)
@@ -112,6 +123,11 @@ def sometimes(name: str, condition: Predicate, description: str = "") -> Propert
 def invariants(props: Sequence[Property]) -> list[Property]:
     """The ``always`` properties among ``props``."""
     return [p for p in props if p.kind == ALWAYS]
+
+
+def step_invariants(props: Sequence[Property]) -> list[Property]:
+    """The ``always_step`` properties among ``props``."""
+    return [p for p in props if p.kind == ALWAYS_STEP]
 
 
 def witnesses(props: Sequence[Property]) -> list[Property]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
 
-from models.partitioning.base import Partitioner
+from splitbrain.models.partitioning.base import Partitioner
 
 Move = tuple[Any, tuple, tuple]  # (key, owners before, owners after)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models import registry  # noqa: E402
+from splitbrain.models import registry  # noqa: E402
 
 
 def bug_flags(only: list[str]) -> list[tuple[str, str]]:
@@ -40,8 +40,8 @@ def bug_flags(only: list[str]) -> list[tuple[str, str]]:
 
 
 def _run(engine: str, model: str, bug: str, queue: mp.Queue) -> None:
-    from checker.explore import check
-    from checker.hypothesis import hypothesis_check
+    from splitbrain.checker.explore import check
+    from splitbrain.checker.hypothesis import hypothesis_check
     start = time.perf_counter()
     m = registry.build(model, {"bug": bug})
     if engine == "bfs":

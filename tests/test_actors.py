@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 import networkx as nx
 import pytest
 
-import models.actors
-from checker.explore import check
-from models.actors import Actor, ActorModel, World
-from models.network import Duplicating, Fifo, Unordered, make_network
-from properties.kinds import always
-from traces.format import to_action, to_jsonable
+import splitbrain.models.actors
+from splitbrain.checker.explore import check
+from splitbrain.models.actors import Actor, ActorModel, World
+from splitbrain.models.network import Duplicating, Fifo, Unordered, make_network
+from splitbrain.properties.kinds import always
+from splitbrain.traces.format import to_action, to_jsonable
 
 
 def reachable(model: ActorModel, limit: int = 50_000) -> tuple[list[World], list[tuple]]:
@@ -387,7 +387,7 @@ def test_params_carry_faults_and_network():
 
 def brute_force_canonical(model: ActorModel, w: World) -> World:
     """The least renaming of w over every permutation the groups allow, by full sort key."""
-    return min((model._rename_world(w, m, order) for m, order in model._all_renamings()), key=models.actors._key)
+    return min((model._rename_world(w, m, order) for m, order in model._all_renamings()), key=splitbrain.models.actors._key)
 
 
 @pytest.mark.parametrize("make", [

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import models.byzantine.sm as sm_module
-from checker.cli import main
-from checker.explore import check
-from models import registry
-from models.byzantine.adversary import can_sign, subsets, traitor_sets
-from models.registry import UsageError
-from traces.format import load
-from traces.replay import replay
+import splitbrain.models.byzantine.sm as sm_module
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.byzantine.adversary import can_sign, subsets, traitor_sets
+from splitbrain.models.registry import UsageError
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
 

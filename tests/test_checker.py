@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from checker.explore import check
+from splitbrain.checker.explore import check
 from toys import Counter, Tokens
-from traces.replay import replay
+from splitbrain.traces.replay import replay
 
 
 def test_counts_match_tlc_definitions():

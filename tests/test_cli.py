@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from checker.cli import main
+from splitbrain.checker.cli import main
 
 
 def run(capsys, *argv):

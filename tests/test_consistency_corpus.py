@@ -6,10 +6,10 @@ import collections
 
 import pytest
 
-from models.registry import UsageError
-from properties.consistency.bench import bench, corpus, corpus_dir
-from properties.consistency.linearizability import check_linearizable
-from properties.consistency.readers import read_history, read_porcupine_etcd
+from splitbrain.models.registry import UsageError
+from splitbrain.properties.consistency.bench import bench, corpus, corpus_dir
+from splitbrain.properties.consistency.linearizability import check_linearizable
+from splitbrain.properties.consistency.readers import read_history, read_porcupine_etcd
 
 pytestmark = pytest.mark.skipif(not (corpus_dir() / "EXPECTED.json").exists(),
                                 reason="the Porcupine corpus is not next to the repository")

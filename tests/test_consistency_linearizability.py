@@ -9,10 +9,10 @@ from itertools import combinations, permutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from properties.consistency import KV, QUEUE, REGISTER, SET, check
-from properties.consistency.datatypes import INVALID, DataType
-from properties.consistency.history import FAIL, INFO, OK, UNKNOWN, Event, History, Operation
-from properties.consistency.linearizability import check_linearizable
+from splitbrain.properties.consistency import KV, QUEUE, REGISTER, SET, check
+from splitbrain.properties.consistency.datatypes import INVALID, DataType
+from splitbrain.properties.consistency.history import FAIL, INFO, OK, UNKNOWN, Event, History, Operation
+from splitbrain.properties.consistency.linearizability import check_linearizable
 
 
 def op(i, process, f, value=None, result=None, status=OK, call=0, ret=None, key=None):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from checker.explore import check
-from models.core import Model
-from properties.consistency import REGISTER
-from properties.consistency.history import Event
-from properties.consistency.property import HistoryCheck, history_property
+from splitbrain.checker.explore import check
+from splitbrain.models.core import Model
+from splitbrain.properties.consistency import REGISTER
+from splitbrain.properties.consistency.history import Event
+from splitbrain.properties.consistency.property import HistoryCheck, history_property
 from toys import reachable
 
 SCRIPTS = ((("write", 1), ("write", 2)), (("read", None), ("read", None)))

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from checker.cli import main
-from models.registry import UsageError
-from properties.consistency.history import FAIL, INFO, OK
-from properties.consistency.readers import (
+from splitbrain.checker.cli import main
+from splitbrain.models.registry import UsageError
+from splitbrain.properties.consistency.history import FAIL, INFO, OK
+from splitbrain.properties.consistency.readers import (
     Keyword,
     detect_format,
     parse_edn,

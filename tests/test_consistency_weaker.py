@@ -9,10 +9,10 @@ from itertools import combinations, permutations
 import pytest
 from hypothesis import given, settings
 
-from properties.consistency import KV, QUEUE, REGISTER, check
-from properties.consistency.datatypes import INVALID
-from properties.consistency.history import FAIL, INFO, OK, Event, History
-from properties.consistency.weaker import (
+from splitbrain.properties.consistency import KV, QUEUE, REGISTER, check
+from splitbrain.properties.consistency.datatypes import INVALID
+from splitbrain.properties.consistency.history import FAIL, INFO, OK, Event, History
+from splitbrain.properties.consistency.weaker import (
     SearchLimit,
     check_causal,
     check_convergence,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from traces.format import load
-from traces.replay import replay
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
 FILES = sorted(CORPUS.glob("*.json"))

@@ -8,15 +8,15 @@ import json
 import networkx as nx
 import pytest
 
-from checker.cli import main
-from checker.explore import check
-from models import registry
-from models.examples.lease import Lease
-from models.examples.register import Register
-from models.faults import FaultConfig, bridges, halves, isolate, partition_options, rings
-from models.registry import UsageError
-from traces.format import load
-from traces.replay import model_for, replay
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.examples.lease import Lease
+from splitbrain.models.examples.register import Register
+from splitbrain.models.faults import FaultConfig, bridges, halves, isolate, partition_options, rings
+from splitbrain.models.registry import UsageError
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import model_for, replay
 
 
 # -- the --faults language -------------------------------------------------------------

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-import checker.hypothesis as engine
-from checker.cli import main
-from checker.explore import check
-from checker.hypothesis import CI_EXAMPLES, hypothesis_check, machine_class, model_test_case, profile
-from models import registry
-from models.core import Model
-from properties.kinds import always, sometimes
-from traces.format import load
-from traces.replay import replay
+import splitbrain.checker.hypothesis as engine
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
+from splitbrain.checker.hypothesis import CI_EXAMPLES, hypothesis_check, machine_class, model_test_case, profile
+from splitbrain.models import registry
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import always, sometimes
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 
 class Grid(Model):

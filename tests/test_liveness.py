@@ -8,16 +8,16 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checker.commands import format_result
-from checker.explore import check
-from checker.liveness import build_graph, check_liveness, judge
-from models.core import Model
-from properties.kinds import (
+from splitbrain.checker.commands import format_result
+from splitbrain.checker.explore import check
+from splitbrain.checker.liveness import build_graph, check_liveness, judge
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import (
     AFTER_FAULTS, SF, WF, after_faults, always, always_eventually, eventually, leads_to,
 )
-from traces.format import from_json
-from traces.render import render_trace
-from traces.replay import execute, replay
+from splitbrain.traces.format import from_json
+from splitbrain.traces.render import render_trace
+from splitbrain.traces.replay import execute, replay
 
 
 # -- small models -------------------------------------------------------------------
@@ -598,7 +598,7 @@ def _named(model: Model, name: str, **params) -> Model:
 
 
 def test_twophase_every_rm_decides_under_fairness():
-    from models.twophase import TwoPhase
+    from splitbrain.models.twophase import TwoPhase
 
     result = check(_named(TwoPhase(3, liveness="fair"), "twophase", rms=3, liveness="fair"))
     assert result.verdict == "ok"
@@ -607,7 +607,7 @@ def test_twophase_every_rm_decides_under_fairness():
 
 
 def test_twophase_without_fairness_an_rm_may_wait_forever():
-    from models.twophase import TwoPhase
+    from splitbrain.models.twophase import TwoPhase
 
     m = _named(TwoPhase(3, liveness="unfair"), "twophase", rms=3, liveness="unfair")
     result = check(m)
@@ -619,14 +619,14 @@ def test_twophase_without_fairness_an_rm_may_wait_forever():
 
 
 def test_twophase_liveness_is_off_by_default():
-    from models.twophase import TwoPhase
+    from splitbrain.models.twophase import TwoPhase
 
     assert all(p.kind != "eventually" for p in TwoPhase(3).properties())
 
 
 @pytest.mark.parametrize("acceptors,values,max_ballot", [(1, 1, 1), (3, 1, 1), (3, 2, 1)])
 def test_paxos_mcliveness_holds_under_mclspec_fairness(acceptors, values, max_ballot):
-    from models.paxos import Paxos
+    from splitbrain.models.paxos import Paxos
 
     m = _named(Paxos(acceptors, values, max_ballot, liveness="fair"), "paxos")
     result = check(m)
@@ -635,14 +635,14 @@ def test_paxos_mcliveness_holds_under_mclspec_fairness(acceptors, values, max_ba
 
 
 def test_paxos_mcliveness_counts_match_tlc():
-    from models.paxos import Paxos
+    from splitbrain.models.paxos import Paxos
 
     result = check(_named(Paxos(1, 1, 1, liveness="fair"), "paxos"))
     assert (result.distinct_states, result.states_generated, result.depth) == (25, 82, 9)
 
 
 def test_paxos_mcliveness_fails_without_fairness_with_a_lasso():
-    from models.paxos import Paxos
+    from splitbrain.models.paxos import Paxos
 
     m = _named(Paxos(3, 1, 1, liveness="unfair"), "paxos")
     result = check(m)
@@ -652,7 +652,7 @@ def test_paxos_mcliveness_fails_without_fairness_with_a_lasso():
 
 
 def test_paxos_needs_a_fair_majority_of_acceptors():
-    from models.paxos import Paxos
+    from splitbrain.models.paxos import Paxos
 
     m = Paxos(3, 1, 1, liveness="fair")
     full = m.properties()[-1]
@@ -690,7 +690,7 @@ def _bcast_properties(fair: bool) -> list:
 @pytest.fixture(scope="module")
 def bcast_graph():
     """bcastByz with N=4, T=1, F=1 (bcastByz.cfg) and its state graph, labelled for both variants."""
-    bcastbyz = pytest.importorskip("models.byzantine.bcastbyz")
+    bcastbyz = pytest.importorskip("splitbrain.models.byzantine.bcastbyz")
     m = bcastbyz.BcastByz(4, 1, 1)
     props = _bcast_properties(fair=True) + _bcast_properties(fair=False)
     return m, props, build_graph(m, props)
@@ -704,7 +704,7 @@ def test_bcastbyz_corr_and_relay_hold_under_weak_fairness_as_in_tlc(bcast_graph)
 
 
 def test_bcastbyz_without_fairness_correct_processes_may_stall(bcast_graph):
-    from checker.liveness import judge_lasso
+    from splitbrain.checker.liveness import judge_lasso
 
     m, props, graph = bcast_graph
     for prop in props[2:]:
@@ -717,7 +717,7 @@ def test_bcastbyz_without_fairness_correct_processes_may_stall(bcast_graph):
 
 
 def test_command_line_checks_liveness_lists_fairness_and_replays_the_lasso(capsys, tmp_path):
-    from checker.cli import main
+    from splitbrain.checker.cli import main
 
     out_file = tmp_path / "lasso.json"
     code = main(["check", "twophase", "-p", "liveness=unfair", "--trace-out", str(out_file)])

@@ -14,19 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.cli import main
-from checker.explore import check
-from models import registry
-from models.partitioning import (
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.partitioning import (
     CompositePartitioner, DirectoryPartitioner, JumpPartitioner, ModuloPartitioner, Partitioner,
     RangePartitioner, RendezvousPartitioner, RingPartitioner, jump_hash, make, stable_hash,
 )
-from models.partitioning.measure import measure, table
-from properties.partitioning import (
+from splitbrain.models.partitioning.measure import measure, table
+from splitbrain.properties.partitioning import (
     all_queries, coverage_problem, determinism_problem, disruption_problem, moves, owner_problem,
     range_query_problem,
 )
-from traces.replay import replay
+from splitbrain.traces.replay import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=60, deadline=None, database=None, derandomize=True)
@@ -61,7 +61,7 @@ def test_stable_hash_distinguishes_types_and_nesting():
 
 SNIPPET = """
 import json
-from models.partitioning import make
+from splitbrain.models.partitioning import make
 keys = [f"user:{i}" for i in range(200)]
 out = {}
 for scheme in ("modulo", "ring", "rendezvous", "jump", "directory"):
@@ -100,7 +100,7 @@ def test_modulo_breaks_minimal_disruption_with_a_one_step_trace(tmp_path):
     assert any(before[k] != after[k] and after[k] != "n2" for k in before)
     path = tmp_path / "modulo.json"
     trace.save(path)
-    from traces.format import load
+    from splitbrain.traces.format import load
 
     assert replay(load(path)).reproduced
 
@@ -458,7 +458,7 @@ def test_crash_stop_of_the_unreplicated_owner_loses_writes():
 
 def test_migration_corpus_traces_replay():
     corpus = ROOT / "traces" / "corpus"
-    from traces.format import load
+    from splitbrain.traces.format import load
 
     for name, prop in [("migration_cutover_before_catchup", "NoLostWrites"),
                        ("migration_no_epoch_fence", "SingleOwnerPerEpoch"),

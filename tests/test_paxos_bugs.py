@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import pytest
 
-from checker.explore import check
-from models import registry
-from traces.replay import replay
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.traces.replay import replay
 
 # bug -> steps of the shortest counterexample at the default bounds (3 acceptors,
 # 2 values, ballots 0..2). Two values chosen need two ballots, each with its 1a,

@@ -12,10 +12,10 @@ import json
 import pytest
 import z3
 
-from checker.cli import main
-from checker.induction import ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Protocol, insert, prove
-from properties import proofs
-from properties.proofs import quorum
+from splitbrain.checker.cli import main
+from splitbrain.checker.induction import ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Protocol, insert, prove
+from splitbrain.properties import proofs
+from splitbrain.properties.proofs import quorum
 
 
 def run_cli(capsys, *argv):

@@ -16,11 +16,11 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from checker.explore import check
-from models import registry
-from models.core import Model
-from properties import proofs
-from properties.kinds import always
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.core import Model
+from splitbrain.properties import proofs
+from splitbrain.properties.kinds import always
 
 Predicate = Callable[[Any], bool]
 

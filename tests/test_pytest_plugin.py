@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-import checker.hypothesis  # noqa: F401  (imported once here rather than in every inner session)
-from checker.explore import check
-from checker.simulate import simulate
-from models import registry
-from traces.format import load
-from traces.replay import replay
+import splitbrain.checker.hypothesis  # noqa: F401  (imported once here rather than in every inner session)
+from splitbrain.checker.explore import check
+from splitbrain.checker.simulate import simulate
+from splitbrain.models import registry
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 pytest_plugins = ["pytester"]
 
 MODELS = '''
-from models.core import Model
-from properties.kinds import always, sometimes
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import always, sometimes
 
 
 class Buggy(Model):
@@ -166,7 +166,7 @@ def test_replay_folder_makes_one_test_per_trace_file(project):
     (corpus / "stale.json").write_text(json.dumps(stale))
     project.makepyfile(inner_corpus_test='''
 from pathlib import Path
-from checker.pytest_plugin import replay_folder
+from splitbrain.checker.pytest_plugin import replay_folder
 
 test_known_bugs = replay_folder(Path(__file__).parent / "corpus")
 ''')
@@ -178,7 +178,7 @@ test_known_bugs = replay_folder(Path(__file__).parent / "corpus")
     assert "test_known_bugs[stale.json] FAILED" in out
     assert "stale.json: NOT reproduced: Consistency holds in the last state" in out
     project.makepyfile(inner_corpus_test='''
-from checker.pytest_plugin import replay_folder
+from splitbrain.checker.pytest_plugin import replay_folder
 
 test_known_bugs = replay_folder("no/such/folder")
 ''')
@@ -190,7 +190,7 @@ test_known_bugs = replay_folder("no/such/folder")
 def test_model_test_case_is_collected_and_fails_readably(project):
     project.makepyfile(inner_case_test='''
 from inner_models import Buggy
-from checker.hypothesis import model_test_case
+from splitbrain.checker.hypothesis import model_test_case
 
 TestBuggy = model_test_case(Buggy())
 TestFixed = model_test_case(Buggy(bad=99), max_examples=10)

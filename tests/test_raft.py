@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from checker.cli import main
-from checker.explore import check
-from models import registry
-from traces.format import load
-from traces.replay import replay
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 from tests.test_corpus_replays import CORPUS
 
 # bug flag -> (the property its shortest counterexample violates, that counterexample's length)

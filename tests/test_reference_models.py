@@ -16,12 +16,12 @@ from math import prod
 
 import pytest
 
-from checker.explore import check
-from models import registry
-from models.paxos import Paxos
-from models.paxoscommit import PaxosCommit
-from models.twophase import TwoPhase
-from traces.replay import replay
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.paxos import Paxos
+from splitbrain.models.paxoscommit import PaxosCommit
+from splitbrain.models.twophase import TwoPhase
+from splitbrain.traces.replay import replay
 from toys import reachable
 
 

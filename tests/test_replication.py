@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.explore import check
-from models import registry
-from models.registry import UsageError
-from models.replication import client_events, parse_ops
-from traces.format import load
-from traces.replay import replay
+from splitbrain.checker.explore import check
+from splitbrain.models import registry
+from splitbrain.models.registry import UsageError
+from splitbrain.models.replication import client_events, parse_ops
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 CORPUS = Path(__file__).resolve().parents[1] / "traces" / "corpus"
 

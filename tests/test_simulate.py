@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from checker.cli import main
-from checker.simulate import (
+from splitbrain.checker.cli import main
+from splitbrain.checker.simulate import (
     DEFAULT_FAULT_KINDS,
     Swarm,
     first_hit,
@@ -16,11 +16,11 @@ from checker.simulate import (
     swarm_kinds,
     trace_file_name,
 )
-from models import registry
-from models.core import Model
-from properties.kinds import always, sometimes
-from traces.format import load
-from traces.replay import replay
+from splitbrain.models import registry
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import always, sometimes
+from splitbrain.traces.format import load
+from splitbrain.traces.replay import replay
 
 
 class Ring(Model):

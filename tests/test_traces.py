@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from checker.cli import main
-from checker.explore import check
+from splitbrain.checker.cli import main
+from splitbrain.checker.explore import check
 from toys import Counter
-from traces.format import TraceError, load
-from traces.render import render_trace
-from traces.replay import replay
+from splitbrain.traces.format import TraceError, load
+from splitbrain.traces.render import render_trace
+from splitbrain.traces.replay import replay
 
 
 @pytest.fixture

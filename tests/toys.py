@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.core import Model
-from properties.kinds import always, sometimes
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import always, sometimes
 
 
 class Counter(Model):

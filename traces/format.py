@@ -8,7 +8,7 @@ tuples, so a replayed action compares equal to the one the model produced.
 Format (version 1)::
 
     {"format": "splitbrain-trace", "version": 1,
-     "model": "paxos", "factory": "models.paxos:Paxos", "params": {...},
+     "model": "paxos", "factory": "splitbrain.models.paxos:Paxos", "params": {...},
      "property": "Consistency", "kind": "always",
      "init": 0,                      # index of the initial state, in init_states() order
      "actions": [[...], ...],

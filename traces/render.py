@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from traces.format import Trace
+from splitbrain.traces.format import Trace
 
 
 def _short(value: Any, width: int = 100) -> str:

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from models.core import Model, format_action
-from properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
-from traces.format import Trace, to_jsonable
+from splitbrain.models.core import Model, format_action
+from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from splitbrain.traces.format import Trace, to_jsonable
 
 
 class Divergence(Exception):
@@ -85,7 +85,7 @@ def make_trace(
 
 def model_for(trace: Trace) -> Model:
     """A fresh model built from the trace's model name (or factory) and parameters."""
-    from models import registry
+    from splitbrain.models import registry
 
     if trace.model in registry.specs():
         params, extra = dict(trace.params), {}
@@ -168,7 +168,7 @@ def _judge(model: Model, trace: Trace, states: list[Any]) -> ReplayReport:
             return ReplayReport(False, f"{prop.name} is not reached in the last state", len(states) - 1, states)
         return ReplayReport(True, f"{prop.name} reached at step {len(states) - 1}, as recorded", None, states)
     if prop.kind in LIVENESS_KINDS:
-        from checker.liveness import judge_lasso
+        from splitbrain.checker.liveness import judge_lasso
 
         ok, message = judge_lasso(model, prop, states, list(trace.actions), trace.loop_start)
         return ReplayReport(ok, message, None, states)

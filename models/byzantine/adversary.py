@@ -1,7 +1,7 @@
 """The Byzantine adversary shared by the byzantine models.
 
 The models whose traitors need more than the actor layer's Byzantine nodes
-(``models.actors``: a fixed universe of messages a traitor may send at any
+(``splitbrain.models.actors``: a fixed universe of messages a traitor may send at any
 time) use this: what a traitor can sign depends on what it has received.
 
 The checker, not the model, picks the traitors: ``traitor_sets`` lists every

@@ -38,9 +38,9 @@ from __future__ import annotations
 from itertools import chain, combinations, product
 from typing import Any, Iterator, NamedTuple
 
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 ECHO = "ECHO"
 PC_VALUES = ("V0", "V1", "SE", "AC")

@@ -7,7 +7,7 @@ of the value it received directly and the values the sub-instances gave it
 (RETREAT when there is no majority). In OM(0) a lieutenant uses the value it
 received.
 
-The generals are actors (``models.actors``) and the traitors are the actor
+The generals are actors (``splitbrain.models.actors``) and the traitors are the actor
 layer's Byzantine nodes: the checker picks m of them (the commander may be
 one), and a traitor may at any moment send any message of its universe, each
 with either value, to anyone: every traitor strategy is explored. Exactly m
@@ -33,9 +33,9 @@ from collections import Counter
 from itertools import permutations
 from typing import Any, Iterable, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 ATTACK, RETREAT = "attack", "retreat"
 VALUES = (ATTACK, RETREAT)

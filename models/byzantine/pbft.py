@@ -46,10 +46,10 @@ from collections import defaultdict
 from itertools import combinations, product
 from typing import Any, Iterator, NamedTuple
 
-from models.byzantine.adversary import traitor_sets
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.byzantine.adversary import traitor_sets
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 NULL = "null"
 BUGS = {

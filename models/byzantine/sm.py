@@ -19,7 +19,7 @@ Traitors need not send to each other: they already share what they know.
 Unlike OM, SM is not built on the actor layer's Byzantine nodes: their
 message universe is fixed before the run, while the messages a traitor can
 sign depend on what it has received so far, so the adversary here is the
-state-dependent one of ``models.byzantine.adversary``.
+state-dependent one of ``splitbrain.models.byzantine.adversary``.
 
 State: ``traitors``, the commander's ``order``, ``inbox`` (the set of signed
 messages delivered by each batch so far, in schedule order) and ``decided``.
@@ -32,11 +32,11 @@ from __future__ import annotations
 from itertools import permutations
 from typing import Any, Iterator, NamedTuple
 
-from models.byzantine.adversary import can_sign, subsets, traitor_sets
-from models.byzantine.om import RETREAT, VALUES
-from models.core import Model
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.byzantine.adversary import can_sign, subsets, traitor_sets
+from splitbrain.models.byzantine.om import RETREAT, VALUES
+from splitbrain.models.core import Model
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 Signed = tuple[str, tuple[int, ...]]  # (value, signers in order)
 COMMANDER = 0

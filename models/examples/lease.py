@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.faults import CLOCK_FAULTS, CRASH_FAULTS
-from models.registry import ModelSpec, Param
-from properties.kinds import always, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.faults import CLOCK_FAULTS, CRASH_FAULTS
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import always, sometimes
 
 BUGS = {"volatile_lease": "the server keeps its lease table in memory only, lost in a crash "
                           "(default faults: crash=1,restart)"}

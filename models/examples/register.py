@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.faults import CRASH_FAULTS, NETWORK_FAULTS
-from models.registry import ModelSpec, Param
-from properties.kinds import always, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.faults import CRASH_FAULTS, NETWORK_FAULTS
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import always, sometimes
 
 
 class Replica(NamedTuple):

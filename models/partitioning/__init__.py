@@ -1,9 +1,9 @@
 """Data partitioners: where every key lives, and what moves when nodes come and go.
 
-Each scheme is an immutable :class:`~models.partitioning.base.Partitioner`:
+Each scheme is an immutable :class:`~splitbrain.models.partitioning.base.Partitioner`:
 ``owners(key)`` gives the nodes holding ``key`` (primary first, ``replicas``
 distinct live nodes), ``join(node)`` and ``leave(node)`` give the partitioner
-after a membership change. All hashing is :func:`~models.partitioning.hashing.stable_hash`
+after a membership change. All hashing is :func:`~splitbrain.models.partitioning.hashing.stable_hash`
 (BLAKE2b), never Python's per-process salted ``hash``.
 
 =============  ====================================  ========  =================
@@ -19,22 +19,22 @@ composite      :class:`CompositePartitioner`         1         range steps in on
 =============  ====================================  ========  =================
 
 :func:`make` builds the usual starting layout of any scheme for a list of
-nodes. The properties are in ``properties.partitioning``; the checkable models
-in ``models.partitioning.model`` (CLI name ``partitioner``); the measurements
-in ``models.partitioning.measure`` (``splitbrain partition``).
+nodes. The properties are in ``splitbrain.properties.partitioning``; the checkable models
+in ``splitbrain.models.partitioning.model`` (CLI name ``partitioner``); the measurements
+in ``splitbrain.models.partitioning.measure`` (``splitbrain partition``).
 """
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from models.partitioning.base import Node, Partitioner
-from models.partitioning.directory import DirectoryPartitioner
-from models.partitioning.hashed import (
+from splitbrain.models.partitioning.base import Node, Partitioner
+from splitbrain.models.partitioning.directory import DirectoryPartitioner
+from splitbrain.models.partitioning.hashed import (
     JumpPartitioner, ModuloPartitioner, RendezvousPartitioner, RingPartitioner, jump_hash,
 )
-from models.partitioning.hashing import stable_hash
-from models.partitioning.ranges import CompositePartitioner, RangePartitioner
+from splitbrain.models.partitioning.hashing import stable_hash
+from splitbrain.models.partitioning.ranges import CompositePartitioner, RangePartitioner
 
 SCHEMES = ("modulo", "ring", "rendezvous", "jump", "range", "directory", "composite")
 # The schemes whose layout is a function of the membership alone.

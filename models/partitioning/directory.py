@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Sequence
 
-from models.partitioning.base import Node, Partitioner, check_join, check_leave, sorted_nodes
-from models.partitioning.hashing import stable_hash
+from splitbrain.models.partitioning.base import Node, Partitioner, check_join, check_leave, sorted_nodes
+from splitbrain.models.partitioning.hashing import stable_hash
 
 
 class DirectoryPartitioner(Partitioner):

@@ -12,7 +12,7 @@
   are buckets ``0..n-1`` in join order; only the last bucket can leave.
 
 The last three move, on a join, only keys that go to the new node, and on a
-leave only the leaving node's keys (``properties.partitioning`` checks it).
+leave only the leaving node's keys (``splitbrain.properties.partitioning`` checks it).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import heapq
 from bisect import bisect_left
 from typing import Any, Iterable
 
-from models.partitioning.base import (
+from splitbrain.models.partitioning.base import (
     Node, Partitioner, check_join, check_leave, check_replicas, sorted_nodes,
 )
-from models.partitioning.hashing import MASK64, stable_hash
+from splitbrain.models.partitioning.hashing import MASK64, stable_hash
 
 _LCG = 2862933555777941757
 

@@ -1,7 +1,7 @@
 """Measurements of the partitioning schemes, beside what theory predicts.
 
 For ``n`` nodes and a set of keys, each scheme is measured on its starting
-layout (``models.partitioning.make``):
+layout (``splitbrain.models.partitioning.make``):
 
 - load: the most keys any node holds as primary, over the mean ``keys / n``;
 - moved on join: the fraction of keys whose owner changes when node ``n``
@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from models.partitioning import SCHEMES, Partitioner, make
+from splitbrain.models.partitioning import SCHEMES, Partitioner, make
 
 COMPOSITE_SUFFIXES = 100
 DIRECTORY_SHARDS = 1024

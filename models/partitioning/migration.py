@@ -56,10 +56,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.faults import CRASH_FAULTS, NETWORK_FAULTS, as_fault_config
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.faults import CRASH_FAULTS, NETWORK_FAULTS, as_fault_config
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
 
 BUGS = {
     "cutover_before_catchup": "the coordinator cuts over right after the copy: a write the source "

@@ -32,14 +32,14 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, Callable, Iterator
 
-from models.core import Model, format_action
-from models.partitioning import (
+from splitbrain.models.core import Model, format_action
+from splitbrain.models.partitioning import (
     MEMBERSHIP_SCHEMES, REPLICATED_SCHEMES, SCHEMES, CompositePartitioner, DirectoryPartitioner,
     Partitioner, RangePartitioner, make,
 )
-from models.registry import ModelSpec, Param
-from properties.kinds import Property, always, sometimes
-from properties.partitioning import (
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import Property, always, sometimes
+from splitbrain.properties.partitioning import (
     all_queries, coverage_problem, determinism_problem, disruption_problem, moves, owner_problem,
     range_query_problem,
 )

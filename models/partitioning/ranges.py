@@ -20,9 +20,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any, Iterable, Sequence
 
-from models.partitioning.base import Node, Partitioner, check_join, check_leave, sorted_nodes
-from models.partitioning.hashed import jump_hash
-from models.partitioning.hashing import stable_hash
+from splitbrain.models.partitioning.base import Node, Partitioner, check_join, check_leave, sorted_nodes
+from splitbrain.models.partitioning.hashed import jump_hash
+from splitbrain.models.partitioning.hashing import stable_hash
 
 Part = tuple[int, int, Node]  # (lo, hi, owner): the keys lo <= k < hi
 

@@ -14,7 +14,7 @@ Servers ``n1..nN`` run the same code. Each keeps, in raft.tla's names:
 
 A crash loses the volatile state; a restart resumes from the durable state.
 
-Steps (each a delivery or a timer firing, see ``models.actors``):
+Steps (each a delivery or a timer firing, see ``splitbrain.models.actors``):
 
 - ``ElectionTimeout``: a follower or candidate starts an election in the next
   term (while ``currentTerm < max_term``), votes for itself and sends
@@ -90,12 +90,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.core import format_action
-from models.faults import FaultConfig, as_fault_config
-from models.registry import ModelSpec, Param
-from properties.consensus import raft_properties
-from properties.kinds import AFTER_FAULTS, WF, Property, always, eventually, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.core import format_action
+from splitbrain.models.faults import FaultConfig, as_fault_config
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.consensus import raft_properties
+from splitbrain.properties.kinds import AFTER_FAULTS, WF, Property, always, eventually, sometimes
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 

@@ -1,9 +1,9 @@
 """Replication protocols judged by what their clients observe.
 
-Each model is an actor system (``models.actors``) with client actors that
+Each model is an actor system (``splitbrain.models.actors``) with client actors that
 record their operations in ``World.history`` as ``("invoke", client, op,
 value)`` / ``("ok", client, op, value)``; the consistency checkers
-(``properties.consistency``) judge that history.
+(``splitbrain.properties.consistency``) judge that history.
 
 - ``chain``: chain replication (van Renesse & Schneider, OSDI 2004);
 - ``primary_backup``: primary-backup with views and fencing;
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, NamedTuple, Sequence
 
-from models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.actors import Actor, ActorModel, Context, World
 
 # The default faults of the replicated-register models: one partition isolating a
 # node (losing the messages across it), one lost message, one crash with restart.

@@ -40,12 +40,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, Context, World
-from models.registry import ModelSpec, Param
-from models.replication import (DEFAULT_FAULTS, REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes,
+from splitbrain.models.actors import Actor, Context, World
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.models.replication import (DEFAULT_FAULTS, REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes,
                                 client_events)
-from properties.consistency.property import history_property
-from properties.kinds import always, sometimes
+from splitbrain.properties.consistency.property import history_property
+from splitbrain.properties.kinds import always, sometimes
 
 BUGS = {"read_from_head": "reads are served by the head, not the tail: a stale read after the head crashes"}
 

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, ActorModel, Context, World
-from models.registry import ModelSpec, Param
-from properties.kinds import always, sometimes
+from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.properties.kinds import always, sometimes
 
 BUGS = {"lww_merge": "merge keeps the state with the later timestamp instead of joining: divergence"}
 TYPES = ("gcounter", "pncounter", "orset")

@@ -41,10 +41,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, Context, World
-from models.registry import ModelSpec, Param
-from models.replication import ReplicatedModel, acknowledged_writes, client_names, parse_ops, record_reply
-from properties.kinds import always, sometimes
+from splitbrain.models.actors import Actor, Context, World
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.models.replication import ReplicatedModel, acknowledged_writes, client_names, parse_ops, record_reply
+from splitbrain.properties.kinds import always, sometimes
 
 BUGS = {"clock_skew": "turn clock skew on by default: LWW discards a later write stamped by a slow clock"}
 DEFAULT_FAULTS = "loss=1,crash=1,restart"

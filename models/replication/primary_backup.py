@@ -36,11 +36,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from models.actors import Actor, Context, World
-from models.registry import ModelSpec, Param
-from models.replication import REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes, client_events
-from properties.consistency.property import history_property
-from properties.kinds import always, sometimes
+from splitbrain.models.actors import Actor, Context, World
+from splitbrain.models.registry import ModelSpec, Param
+from splitbrain.models.replication import REPLICA_FAULTS, ClientActor, ReplicatedModel, acknowledged_writes, client_events
+from splitbrain.properties.consistency.property import history_property
+from splitbrain.properties.kinds import always, sometimes
 
 # Default faults: one lost message and one crash with restart (a partition that loses messages
 # is one more way to lose them; with it on the default check takes 90 676 states instead of 43 506).

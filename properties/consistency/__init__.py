@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from properties.consistency.datatypes import DATATYPES, KV, QUEUE, REGISTER, SET, DataType, get_datatype
-from properties.consistency.history import (
+from splitbrain.properties.consistency.datatypes import DATATYPES, KV, QUEUE, REGISTER, SET, DataType, get_datatype
+from splitbrain.properties.consistency.history import (
     FAIL,
     INFO,
     OK,
@@ -31,8 +31,8 @@ from properties.consistency.history import (
     Operation,
     Verdict,
 )
-from properties.consistency.linearizability import LINEARIZABLE, check_linearizable
-from properties.consistency.weaker import CHECKERS as _WEAKER
+from splitbrain.properties.consistency.linearizability import LINEARIZABLE, check_linearizable
+from splitbrain.properties.consistency.weaker import CHECKERS as _WEAKER
 
 MODELS: tuple[str, ...] = (LINEARIZABLE, *_WEAKER)
 

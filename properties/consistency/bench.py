@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from properties.consistency.linearizability import check_linearizable
-from properties.consistency.readers import read_history
+from splitbrain.properties.consistency.linearizability import check_linearizable
+from splitbrain.properties.consistency.readers import read_history
 
 
 def corpus_dir() -> Path:

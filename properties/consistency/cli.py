@@ -14,12 +14,12 @@ import json
 import time
 from typing import Any
 
-from models.registry import UsageError
-from properties.consistency import MODELS, check
-from properties.consistency.datatypes import DATATYPES
-from properties.consistency.linearizability import LINEARIZABLE
-from properties.consistency.readers import FORMATS, read_history
-from properties.consistency.weaker import SearchLimit
+from splitbrain.models.registry import UsageError
+from splitbrain.properties.consistency import MODELS, check
+from splitbrain.properties.consistency.datatypes import DATATYPES
+from splitbrain.properties.consistency.linearizability import LINEARIZABLE
+from splitbrain.properties.consistency.readers import FORMATS, read_history
+from splitbrain.properties.consistency.weaker import SearchLimit
 
 
 def register(sub: Any) -> None:

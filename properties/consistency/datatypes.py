@@ -4,7 +4,7 @@ In Porcupine's spirit a data type is an initial state and a step function;
 the checkers know nothing else about it. ``step(state, f, value, result)``
 returns the state after operation ``f(value)`` returned ``result``, or
 :data:`INVALID` when that result is impossible in ``state``. For an
-indeterminate operation ``result`` is :data:`~properties.consistency.history.UNKNOWN`:
+indeterminate operation ``result`` is :data:`~splitbrain.properties.consistency.history.UNKNOWN`:
 the step applies the operation's effect and accepts any result.
 
 A *keyed* data type is a map of independent objects, one per ``Operation.key``;
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from properties.consistency.history import FAIL, INFO, OK, UNKNOWN, Operation
+from splitbrain.properties.consistency.history import FAIL, INFO, OK, UNKNOWN, Operation
 
 INVALID = object()  # a step's answer when the result is impossible in that state
 NOT_PINNED = object()  # pinned_state's answer for an operation legal in more than one state

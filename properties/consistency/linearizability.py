@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence
 
-from properties.consistency.datatypes import INVALID, NOT_PINNED, DataType
-from properties.consistency.history import FAIL, INFO, OK, History, Operation, Verdict, _show
+from splitbrain.properties.consistency.datatypes import INVALID, NOT_PINNED, DataType
+from splitbrain.properties.consistency.history import FAIL, INFO, OK, History, Operation, Verdict, _show
 
 LINEARIZABLE = "linearizable"
 

@@ -1,8 +1,8 @@
 """Consistency of a model's recorded client history, as an ``always`` property.
 
 A model whose state records what its clients observed (a tuple of
-:class:`~properties.consistency.history.Event`, or a
-:class:`~properties.consistency.history.History`) can be judged by the same
+:class:`~splitbrain.properties.consistency.history.Event`, or a
+:class:`~splitbrain.properties.consistency.history.History`) can be judged by the same
 checkers as a Jepsen history::
 
     history_property("Linearizable", lambda s: s.events, REGISTER)
@@ -35,12 +35,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from properties.consistency import MODELS, check
-from properties.consistency.datatypes import DataType, get_datatype
-from properties.consistency.history import Event, History, Verdict
-from properties.consistency.linearizability import LINEARIZABLE
-from properties.consistency.weaker import SESSION_GUARANTEES
-from properties.kinds import Property, always
+from splitbrain.properties.consistency import MODELS, check
+from splitbrain.properties.consistency.datatypes import DataType, get_datatype
+from splitbrain.properties.consistency.history import Event, History, Verdict
+from splitbrain.properties.consistency.linearizability import LINEARIZABLE
+from splitbrain.properties.consistency.weaker import SESSION_GUARANTEES
+from splitbrain.properties.kinds import Property, always
 
 PREFIX_CLOSED = (LINEARIZABLE, *SESSION_GUARANTEES)
 
@@ -93,7 +93,7 @@ def history_property(name: str, history_of: HistoryOf, datatype: DataType | str,
 
     ``history_of`` returns the state's recorded history, as a History or a
     sequence of Events (cheaper: it is the cache key as it is).
-    ``consistency`` is one of ``properties.consistency.MODELS``; the
+    ``consistency`` is one of ``splitbrain.properties.consistency.MODELS``; the
     non-prefix-closed ones need ``final`` (see the module docstring).
     """
     if isinstance(datatype, str):

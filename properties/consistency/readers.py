@@ -23,9 +23,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from models.registry import UsageError
-from properties.consistency.datatypes import DATATYPES, DataType
-from properties.consistency.history import FAIL, INFO, INVOKE, OK, UNKNOWN, History, HistoryBuilder, HistoryError
+from splitbrain.models.registry import UsageError
+from splitbrain.properties.consistency.datatypes import DATATYPES, DataType
+from splitbrain.properties.consistency.history import FAIL, INFO, INVOKE, OK, UNKNOWN, History, HistoryBuilder, HistoryError
 
 FORMATS = ("porcupine-etcd", "porcupine-kv", "jepsen-edn")
 

@@ -15,7 +15,7 @@ Common ground for every checker here:
   value twice on a key is refused with a ValueError. A read of a value that
   no operation wrote violates every model here.
 
-Each check returns a :class:`~properties.consistency.history.Verdict`.
+Each check returns a :class:`~splitbrain.properties.consistency.history.Verdict`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any, Callable, Sequence
 
 import networkx as nx
 
-from properties.consistency.datatypes import INVALID, DataType
-from properties.consistency.history import FAIL, INFO, OK, History, Operation, Verdict, _show
-from properties.consistency.linearizability import check_linearizable
+from splitbrain.properties.consistency.datatypes import INVALID, DataType
+from splitbrain.properties.consistency.history import FAIL, INFO, OK, History, Operation, Verdict, _show
+from splitbrain.properties.consistency.linearizability import check_linearizable
 
 SEQUENTIAL = "sequential"
 CAUSAL = "causal"

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol as TypingProtocol
 
-from checker.induction import Report
-from models.registry import Param, UsageError
-from properties.proofs import paxos, quorum, raft, twophase
+from splitbrain.checker.induction import Report
+from splitbrain.models.registry import Param, UsageError
+from splitbrain.properties.proofs import paxos, quorum, raft, twophase
 
 
 class Provable(TypingProtocol):

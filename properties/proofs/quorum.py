@@ -29,7 +29,7 @@ from typing import Callable
 
 import z3
 
-from checker.induction import CLAIM, FAILED, PROVED, UNKNOWN, Check, Counterexample, Report
+from splitbrain.checker.induction import CLAIM, FAILED, PROVED, UNKNOWN, Check, Counterexample, Report
 
 
 class Regions:

@@ -23,7 +23,7 @@ from typing import Any
 
 import z3
 
-from checker.induction import Protocol, StateView, insert
+from splitbrain.checker.induction import Protocol, StateView, insert
 
 
 def build() -> Protocol:
