@@ -20,7 +20,8 @@ SUBCOMMAND_MODULES = [
     "splitbrain.checker.simulate_cli",
     "splitbrain.checker.prove_cli",
     "splitbrain.checker.partition_cli",
-    "splitbrain.properties.consistency.cli",
+    "splitbrain.checker.lincheck_cli",
+    "splitbrain.checker.txncheck_cli",
 ]
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from splitbrain.checker.result import VIOLATION, CheckResult
+from splitbrain.checker.result import INTERRUPTED, OK, UNDECIDED, VIOLATION, CheckResult
 from splitbrain.models import registry
 from splitbrain.models.registry import UsageError
 from splitbrain.traces.format import Trace, TraceError, load
@@ -17,14 +17,43 @@ from splitbrain.traces.render import render_trace
 from splitbrain.traces.replay import replay
 
 DEFAULT_TRACE_DIR = "splitbrain-traces"
+DEFAULT_PROGRESS = 60.0  # seconds between progress lines, as TLC
+REPLAY_EXIT_CODES = """exit codes:
+  0  every trace reproduces its recorded outcome
+  1  a well-formed trace no longer reproduces (an action is not enabled, a state
+     differs, the property holds or is gone): the step and the reason are printed
+  2  a usage error, or a trace file that is malformed or edited (bad JSON, a field
+     of the wrong type, an unknown model or parameter, an initial state out of
+     range): one line on stderr
+With a folder, every file is replayed and the exit code is the worst one."""
+
+
+CHECK_EXIT_CODES = """exit codes:
+  0  bfs/dfs: the search was complete and every property holds (witnesses reached);
+     hypothesis: no violation in the sample and every witness reached
+  1  a property is violated (with a trace), a witness is never reached in a complete
+     search, or with --strict: a declared action class never taken or a witness not
+     reached
+  2  a usage or model error: one line on stderr
+  3  no violation, but something is undecided: --max-depth cut behaviours short, a
+     liveness property could not be judged, or a witness was not reached in a bounded
+     or sampled search
+  130  interrupted (Ctrl-C): the figures so far are printed"""
+
+
+def add_strict_arg(p: argparse.ArgumentParser) -> None:
+    """--strict, shared by check and simulate."""
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 1) when a declared action class is never taken or a witness is not reached")
 
 
 def register(sub: Any) -> None:
     """Add check, replay, list and bench to the command line."""
-    p = sub.add_parser("check", help="explore a model and judge its properties")
+    p = sub.add_parser("check", help="explore a model and judge its properties",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)
     add_model_args(p)
-    p.add_argument("--engine", default="bfs", choices=["bfs", "dfs", "hypothesis"],
-                   help="bfs: shortest counterexamples (default); dfs: depth-first; "
+    p.add_argument("--engine", default=None, choices=["bfs", "dfs", "hypothesis"],
+                   help="bfs: shortest counterexamples (default, or the project config's engine); dfs: depth-first; "
                         "hypothesis: sampled search with short counterexamples, for large configurations")
     p.add_argument("--budget", type=int, metavar="N",
                    help="hypothesis engine: number of examples (default 1000); --max-depth sets steps per example")
@@ -37,33 +66,45 @@ def register(sub: Any) -> None:
                         "as 'splitbrain list' shows)")
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first violation: report every violated property")
     p.add_argument("--no-deadlock", action="store_true", help="do not report states with no enabled action")
+    add_strict_arg(p)
     add_output_args(p)
+    p.add_argument("--progress", type=float, default=DEFAULT_PROGRESS, metavar="SECONDS",
+                   help=f"a progress line on stderr every SECONDS (default {DEFAULT_PROGRESS:g}, as TLC; "
+                        "0: none), also when stderr is not a terminal and with --json")
     p.set_defaults(func=run_check)
 
-    p = sub.add_parser("replay", help="re-execute a trace file and check it reproduces its violation")
+    p = sub.add_parser("replay", help="re-execute a trace file and check it reproduces its violation",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=REPLAY_EXIT_CODES)
     p.add_argument("file", help="a trace file written by check (or a folder of them)")
+    p.add_argument("--model", metavar="MODEL",
+                   help="the model to replay on: a name, path/to/file.py:Class or package.module:Class "
+                        "(default: the trace's model name, looked up in the registry and the project config)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
     p.set_defaults(func=run_replay)
 
     p = sub.add_parser("list", help="list the models, their parameters, bug flags and faults")
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help="only these (names, path/to/file.py:Class or package.module:Class); "
+                        "default: every built-in model and those of the project config")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_list)
 
     p = sub.add_parser("bench", help="run the fixed benchmark set and print its figures")
-    p.add_argument("--only", metavar="NAME", action="append", help="run only the entries whose name contains NAME")
+    p.add_argument("--only", metavar="NAME", action="append",
+                   help="run only the entry called NAME, or those matching a glob such as 'paxos*' (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
     p.set_defaults(func=run_bench)
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """MODEL and -p NAME=VALUE, shared by every command that builds a model."""
-    p.add_argument("model", help="model name (see: splitbrain list)")
+    p.add_argument("model", help="a model name (see: splitbrain list), path/to/file.py:Class or package.module:Class")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (repeatable)")
     p.add_argument("--faults", metavar="SPEC",
                    help="actor models: faults to inject, e.g. partition=1,crash=1,restart,loss,dup,"
                         "clock-skew=2,clock-jump=1,byzantine=1 (see models/faults.py; 'splitbrain list' "
-                        "shows which a model supports)")
+                        "shows which a model supports; default: the project config's faults)")
     p.add_argument("--network", choices=["unordered", "duplicating", "fifo"],
                    help="actor models: message semantics (default: the model's)")
 
@@ -71,8 +112,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def add_output_args(p: argparse.ArgumentParser) -> None:
     """--json, --trace-out and --quiet, shared by check and simulate."""
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--trace-out", metavar="FILE",
-                   help=f"where to write the counterexample (default: {DEFAULT_TRACE_DIR}/MODEL-PROPERTY.json)")
+    p.add_argument("--trace-out", metavar="FILE|DIR/",
+                   help="where to write the counterexample: a file, or a folder (trailing slash, or an "
+                        f"existing folder) to write it in under its default name (default: {DEFAULT_TRACE_DIR}/"
+                        "MODEL-PROPERTY-HASH8.json, or the project config's trace_dir)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
 
@@ -87,19 +130,31 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return out
 
 
+def project_config(args: argparse.Namespace) -> registry.ProjectConfig:
+    """The project config (``[tool.splitbrain]`` of the nearest pyproject.toml), read once per command."""
+    if getattr(args, "config", None) is None:
+        args.config = registry.project_config()
+    return args.config
+
+
 def build_model(args: argparse.Namespace) -> Any:
-    """The model named on the command line, with its parameters."""
-    return registry.build(args.model, parse_params(args.param), **model_extras(args))
+    """The model named on the command line (a name or a class reference), with its parameters."""
+    return registry.build(args.model, parse_params(args.param), config=project_config(args), **model_extras(args))
 
 
 def model_extras(args: argparse.Namespace) -> dict[str, Any]:
-    """Extra keyword arguments for the model factory (faults and network of actor models)."""
+    """Extra keyword arguments for the model factory (faults and network of actor models).
+
+    A model that supports faults gets the project config's ``faults`` unless --faults is given.
+    """
     from splitbrain.models.faults import FaultConfig
 
     faults, network = getattr(args, "faults", None), getattr(args, "network", None)
+    spec = registry.get(args.model, project_config(args))
+    if faults is None and spec.faults:
+        faults = project_config(args).faults
     if faults is None and network is None:
         return {}
-    spec = registry.get(args.model)
     if not spec.faults:
         flag = "--faults" if faults is not None else "--network"
         raise UsageError(f"model {spec.name} does not support faults ({flag} applies to actor models)")
@@ -119,55 +174,139 @@ def model_extras(args: argparse.Namespace) -> dict[str, Any]:
 def run_check(args: argparse.Namespace) -> int:
     from splitbrain.checker.explore import check
 
+    if args.progress < 0:
+        raise UsageError("--progress must be >= 0 (0: no progress lines)")
     model = build_model(args)
+    args.engine = args.engine or project_config(args).engine or "bfs"
     if args.engine == "hypothesis":
-        from splitbrain.checker.hypothesis import check_from_args
-        return report(check_from_args(model, args), args)
+        from splitbrain.checker.hypothesis import hypothesis_check
+        return report(hypothesis_check(model, **hypothesis_options(args)), args)
     if args.budget is not None or args.seed is not None:
         raise UsageError("--budget and --seed apply to --engine hypothesis only")
     has_symmetry = getattr(model, "has_symmetry", False)
     if args.symmetry and not has_symmetry:
         raise UsageError(f"model {args.model} declares no symmetry: --symmetry does not apply")
-    symmetry = args.symmetry if args.symmetry is not None else (has_symmetry and registry.get(args.model).symmetry)
+    spec = registry.get(args.model, project_config(args))
+    symmetry = args.symmetry if args.symmetry is not None else (has_symmetry and spec.symmetry)
     if args.max_depth is not None and args.max_depth < 0:
         raise UsageError("--max-depth must be >= 0")
-    progress = (not args.quiet and not args.json and sys.stderr.isatty())
+    progress = sys.stderr if args.progress > 0 and not args.quiet else False
     result = check(
         model, args.engine, fingerprint=args.fingerprint, symmetry=symmetry,
         max_depth=args.max_depth, check_deadlock=not args.no_deadlock,
-        stop_at_first=not args.keep_going, progress=progress,
+        stop_at_first=not args.keep_going, progress=progress, progress_interval=args.progress,
     )
     return report(result, args)
 
 
-def trace_path(result: CheckResult, trace: Trace, out: str | None) -> Path:
-    """Where to write ``trace``: --trace-out, or a default name in the trace folder."""
-    if out:
+def hypothesis_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``check --engine hypothesis``: the keyword arguments of ``hypothesis_check`` the options ask for."""
+    from splitbrain.checker.hypothesis import CI_EXAMPLES, DEFAULT_MAX_STEPS
+
+    for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
+        if given:  # None (not given) and --no-symmetry are fine
+            raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to hypothesis")
+    budget = CI_EXAMPLES if args.budget is None else args.budget
+    steps = DEFAULT_MAX_STEPS if args.max_depth is None else args.max_depth
+    if budget < 1 or steps < 1:
+        raise UsageError("--budget and --max-depth must be >= 1 for the hypothesis engine")
+    return {"max_examples": budget, "max_steps": steps, "seed": args.seed, "check_deadlock": not args.no_deadlock}
+
+
+def trace_path(trace: Trace, out: str | None, default_dir: str | Path | None = None) -> Path:
+    """Where to write ``trace``: --trace-out (a file, or a folder for the default name), else the trace folder.
+
+    The default name is ``MODEL-PROPERTY-HASH8.json`` (see ``Trace.file_name``),
+    so different counterexamples never overwrite each other.
+    """
+    if out and not (out.endswith(("/", os.sep)) or Path(out).is_dir()):
         return Path(out)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{result.model}-{trace.property}")
-    return Path(DEFAULT_TRACE_DIR) / f"{safe}.json"
+    folder = Path(out) if out else Path(default_dir or DEFAULT_TRACE_DIR)
+    return folder / trace.file_name()
+
+
+def save_trace(result: CheckResult, args: argparse.Namespace) -> Path | None:
+    """Write the counterexample where the options say; None (and a one-line warning) when that fails."""
+    trace = result.counterexample
+    if trace is None:
+        return None
+    path = trace_path(trace, args.trace_out, project_config(args).trace_dir)
+    try:
+        return trace.save(path)
+    except OSError as exc:
+        print(f"splitbrain: warning: cannot write trace {path}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+
+
+def replay_command(path: Path | str, model_name: str) -> str:
+    """The command that replays the trace at ``path``: with --model for a model that has no registered name."""
+    origin = registry.origin_of(model_name)
+    return f"splitbrain replay {path}" + (f" --model {origin}" if origin else "")
 
 
 def report(result: CheckResult, args: argparse.Namespace) -> int:
     """Print the result (text or JSON), write the counterexample; the exit code."""
-    path = None
-    if result.counterexample is not None:
-        path = trace_path(result, result.counterexample, args.trace_out)
-        try:
-            result.counterexample.save(path)
-        except OSError as exc:
-            raise UsageError(f"cannot write trace {path}: {exc.strerror or exc}") from None
+    path = save_trace(result, args)
+    strict = getattr(args, "strict", False)
+    failures = result.strict_failures() if strict else []
     if args.json:
         data = result.to_json()
         data["trace"] = str(path) if path else None
+        if strict:
+            data["strict_failures"] = failures
         print(json.dumps(data, default=str))
     else:
         print(format_result(result, path, color=sys.stdout.isatty()))
-    if result.verdict == VIOLATION:
-        return 1
-    if result.verdict == "interrupted":
+        for reason in failures:
+            print(f"strict: {reason}")
+    return exit_code(result, strict)
+
+
+def exit_code(result: CheckResult, strict: bool = False) -> int:
+    """0 ok, 1 a violation (or, with ``strict``, a coverage failure), 3 undecided, 130 interrupted."""
+    if result.verdict == INTERRUPTED:
         return 130
+    if result.verdict == VIOLATION or (strict and result.strict_failures()):
+        return 1
+    if result.verdict == UNDECIDED:
+        return 3
     return 0
+
+
+def format_coverage(result: CheckResult) -> list[str]:
+    """The coverage table: per action class taken / new states, per property judged; warnings."""
+    cov = result.coverage
+    if cov is None:
+        return []
+    sampled = result.engine in ("simulate", "hypothesis")
+    width = max([len(a.name) for a in cov.actions] + [len(p.name) for p in cov.properties] + [12])
+    lines = ["  coverage:", f"    {'action class':<{width}} {'taken':>12} {'new states':>12}"]
+    for a in cov.actions:
+        lines.append(f"    {a.name:<{width}} {a.taken:>12,} {a.new_states:>12,}")
+    if not cov.actions:
+        lines.append("    (no step taken)")
+    lines.append(f"    {'property':<{width}} {'judged on':>12}")
+    for p in cov.properties:
+        unit = "steps" if p.kind == "always_step" else "states"
+        reached = "" if p.reached is None else ("  reached" if p.reached else "  NOT REACHED")
+        lines.append(f"    {p.name:<{width}} {p.judged:>12,} {unit}{reached}")
+    what = "taken by the walks" if sampled else "taken"
+    for name in cov.never_taken:
+        lines.append(f"  warning: action class {name!r} was never {what}")
+    return lines
+
+
+def verdict_line(result: CheckResult) -> str:
+    """The last line: the verdict, and exactly what it rests on."""
+    sample = result.extra.get("sample")
+    if result.verdict == OK:
+        if sample:
+            return f"Verdict: ok: no violation in {sample}, and every witness reached"
+        return "Verdict: ok: the search was complete and every property holds"
+    if result.verdict == UNDECIDED:
+        names = ", ".join(p.name for p in result.undecided)
+        return f"Verdict: undecided: no violation found, but not decided: {names}"
+    return f"Verdict: {result.verdict}"
 
 
 def format_result(result: CheckResult, trace_file: Path | None, color: bool = False) -> str:
@@ -184,52 +323,94 @@ def format_result(result: CheckResult, trace_file: Path | None, color: bool = Fa
         lines.append(f"  fingerprint collision probability (optimistic estimate): {result.collision_probability:.2g}")
     for note in result.notes:
         lines.append(f"  {note}")
-    if not result.complete and result.verdict != "interrupted":
-        lines.append("  search stopped at the first violation (use --keep-going for all)" if result.violated
-                     else f"  search bounded by max depth {result.max_depth}")
-    if result.verdict == "interrupted":
+    sampled = result.engine in ("simulate", "hypothesis")
+    if not result.complete and result.verdict != INTERRUPTED:
+        if result.violated:
+            lines.append("  search stopped at the first violation (use --keep-going for all)")
+        elif not sampled:
+            lines.append(f"  search bounded by max depth {result.max_depth}: states were left unexpanded, "
+                         "so what was not violated is undecided")
+    if result.verdict == INTERRUPTED:
         lines.append("  interrupted: figures so far")
     fairness = result.extra.get("fairness", {})
     for p in result.properties:
-        mark = {True: "holds", False: "VIOLATED" if p.kind != "sometimes" else "NOT REACHED", None: "undecided"}[p.holds]
+        mark = p.status.upper() if p.holds is False else p.status
         note = f"  ({p.note})" if p.note else ""
-        lines.append(f"  {p.kind:<10} {p.name:<32} {mark}{note}")
+        lines.append(f"  {p.kind:<11} {p.name:<32} {mark}{note}")
         if p.name in fairness:
-            lines.append(f"  {'':<10}   assuming: {', '.join(fairness[p.name]) or 'no fairness'}")
+            lines.append(f"  {'':<11}   assuming: {', '.join(fairness[p.name]) or 'no fairness'}")
+    lines += format_coverage(result)
     if result.counterexample is not None:
         lines.append("")
         lines.append(render_trace(result.counterexample, color=color))
         if trace_file:
-            lines.append(f"\nTrace written to {trace_file}; replay with: splitbrain replay {trace_file}")
-    lines.append(f"Verdict: {result.verdict}")
+            lines.append(f"\nTrace written to {trace_file}; replay with: {replay_command(trace_file, result.model)}")
+    lines.append(verdict_line(result))
     return "\n".join(lines)
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    """Replay each trace file; a bad file is one line on stderr (2) and the others still run."""
     path = Path(args.file)
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     if path.is_dir() and not files:
         raise UsageError(f"{path}: no trace files (*.json) in this folder")
     worst = 0
     for f in files:
-        try:
-            trace = load(f)
-        except TraceError as exc:
-            raise UsageError(str(exc)) from None
-        outcome = replay(trace)
-        if not args.quiet and len(files) == 1:
-            print(render_trace(trace, color=sys.stdout.isatty()))
-            print()
-        if outcome.reproduced:
-            print(f"{f}: reproduced: {outcome.message}")
-        else:
-            print(f"{f}: NOT reproduced: {outcome.message}")
-            worst = 1
+        code = _replay_file(f, args, show=not args.quiet and len(files) == 1)
+        worst = max(worst, code)
     return worst
 
 
+def _replay_file(f: Path, args: argparse.Namespace, show: bool) -> int:
+    """Replay one trace file and print its verdict line; the exit code (0, 1 or 2)."""
+    from splitbrain.traces.replay import model_for
+
+    try:
+        trace = load(f)
+        outcome = replay(trace, model_for(trace, args.model, project_config(args)))
+    except (TraceError, UsageError) as exc:
+        text = str(exc)
+        print(f"splitbrain: error: {text if text.startswith(str(f)) else f'{f}: {text}'}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the model's own code failed on this trace: still one line, never a traceback
+        print(f"splitbrain: error: {f}: the model raised {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    if show:
+        print(render_trace(trace, color=sys.stdout.isatty()))
+        print()
+    if outcome.reproduced:
+        print(f"{f}: reproduced: {outcome.message}")
+        return 0
+    print(f"{f}: NOT reproduced: {outcome.message}")
+    return 1
+
+
+def listed_specs(args: argparse.Namespace) -> dict[str, registry.ModelSpec]:
+    """The models ``list`` shows: those named, else the built-in ones and the project config's."""
+    config = project_config(args)
+    names = args.models or list(registry.specs()) + list(config.models)
+    return {name: registry.get(name, config) for name in names}
+
+
+def property_table(spec: registry.ModelSpec) -> list[dict[str, Any]]:
+    """The model's properties (built with its defaults, plus those a bug flag's defaults add),
+    each with its kind and the bug flags declared to break it (``spec.breaks``)."""
+    found: dict[str, str] = {}
+    for raw in [{}] + [{"bug": flag} for flag in spec.bugs]:
+        try:
+            model = registry.build(spec.name, raw)
+        except UsageError:  # a parameter without a default: nothing to list
+            continue
+        for p in model.properties():
+            found.setdefault(p.name, p.kind)
+    return [{"name": name, "kind": kind,
+             "broken_by": [flag for flag, props in spec.breaks.items() if name in props]}
+            for name, kind in found.items()]
+
+
 def run_list(args: argparse.Namespace) -> int:
-    specs = registry.specs()
+    specs = listed_specs(args)
     if args.json:
         out = []
         for spec in specs.values():
@@ -238,17 +419,23 @@ def run_list(args: argparse.Namespace) -> int:
                 "params": [{"name": p.name, "type": p.type.__name__, "default": p.default, "help": p.help,
                             **({"choices": list(p.choices)} if p.choices else {})} for p in spec.params],
                 "bugs": spec.bugs, "faults": list(spec.faults), "symmetry": spec.symmetry,
+                "properties": property_table(spec),
             })
         print(json.dumps(out, indent=1))
         return 0
     for spec in specs.values():
         print(f"{spec.name}: {spec.summary}")
+        if spec.origin:
+            print(f"    from {spec.origin}")
         for p in spec.params:
             choices = f" (one of: {', '.join(map(str, p.choices))})" if p.choices else ""
-            default = "auto" if p.default is None else p.default
+            default = "REQUIRED" if p.required else "auto" if p.default is None else p.default
             print(f"    -p {f'{p.name}={default}':<26} {p.type.__name__:<5} {p.help}{choices}")
         for flag, text in spec.bugs.items():
             print(f"    bug={flag}: {text}")
+        for prop in property_table(spec):
+            broken = f"broken by {', '.join(prop['broken_by'])}" if prop["broken_by"] else ""
+            print(f"    {prop['kind']:<12} {prop['name']:<28} {broken}".rstrip())
         if spec.faults:
             print(f"    faults: {', '.join(spec.faults)}")
         if spec.symmetry:

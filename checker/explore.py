@@ -13,15 +13,17 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections import deque
 from typing import Any, Callable, MutableMapping, TextIO
 
-from splitbrain.checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
+from splitbrain.checker.fingerprint import Fingerprinter
+from splitbrain.checker.result import DEADLOCK, CheckResult, Coverage, PropertyResult, fill_verdicts, peak_memory_mb
 from splitbrain.models.core import Model
-from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SOMETIMES
 from splitbrain.traces.replay import make_trace
 
-DEADLOCK = "Deadlock"
+
+SIMULATE_RUNS = 1000  # the simulate engine's defaults, as on the command line
+SIMULATE_DEPTH = 100
 
 
 class _Stop(Exception):
@@ -31,8 +33,8 @@ class _Stop(Exception):
 class Progress:
     """Prints a progress line every ``interval`` seconds to ``stream``."""
 
-    def __init__(self, stream: TextIO | None, interval: float = 3.0):
-        self.stream = stream
+    def __init__(self, stream: TextIO | None, interval: float = 60.0):
+        self.stream = stream if interval > 0 else None
         self.interval = interval
         self.start = time.monotonic()
         self.last = self.start
@@ -65,17 +67,39 @@ def check(
     check_deadlock: bool = True,
     stop_at_first: bool = True,
     progress: bool | TextIO = False,
-    progress_interval: float = 3.0,
+    progress_interval: float = 60.0,
+    budget: int | None = None,
+    seed: int | None = None,
 ) -> CheckResult:
     """Explore every reachable state of ``model`` and judge its properties.
 
-    ``engine`` is "bfs" (shortest counterexamples) or "dfs". ``max_depth``
-    bounds the number of steps from an initial state. ``progress`` is True for
-    progress lines on stderr, or a stream. Ctrl-C ends the run cleanly with the
-    statistics so far (verdict "interrupted").
+    ``engine`` is "bfs" (shortest counterexamples) or "dfs"; or a sampled
+    engine, as on the command line: "hypothesis" (``budget`` examples of at
+    most ``max_depth`` steps, see ``splitbrain.checker.hypothesis``) or
+    "simulate" (``budget`` random walks of at most ``max_depth`` steps); both
+    take ``seed`` and ignore the exhaustive-only options. ``max_depth``
+    bounds the number of steps from an initial state; when the bound stops
+    the search with states left unexpanded, what was not violated is
+    undecided (verdict "undecided"). ``always`` properties are judged on
+    every state within the boundary, ``always_step`` properties on every
+    step into the boundary (steps to states seen before and self-loops
+    included). ``progress`` is
+    True for progress lines on stderr, or a stream, every
+    ``progress_interval`` seconds (exhaustive engines). Ctrl-C ends the run
+    cleanly with the statistics so far (verdict "interrupted").
+    ``result.coverage`` counts, per action class, the steps taken (successors
+    generated within the boundary; a step the boundary prunes is not taken)
+    and the new states among them, and per property the states (steps) it
+    was judged on.
     """
+    if engine in ("hypothesis", "simulate"):
+        if symmetry or fingerprint:
+            raise ValueError(f"symmetry and fingerprint apply to bfs and dfs, not to {engine}")
+        return _sampled(model, engine, budget, max_depth, seed, check_deadlock)
     if engine not in ("bfs", "dfs"):
-        raise ValueError(f"unknown engine {engine!r}")
+        raise ValueError(f"unknown engine {engine!r} (engines: bfs, dfs, hypothesis, simulate)")
+    if budget is not None or seed is not None:
+        raise ValueError("budget and seed apply to the sampled engines (hypothesis, simulate), not to " + engine)
     if symmetry and not getattr(model, "has_symmetry", False):
         raise ValueError(f"model {model.name} declares no symmetry")
     stream = (sys.stderr if progress is True else progress) or None
@@ -105,7 +129,26 @@ def check(
     result.peak_memory_mb = peak_memory_mb()
     result.complete = not (interrupted or search.stopped_early or search.truncated)
     search.fill_verdicts(result, interrupted)
+    result.coverage = search.coverage()
     return result
+
+
+def _sampled(model: Model, engine: str, budget: int | None, max_depth: int | None, seed: int | None,
+             check_deadlock: bool) -> CheckResult:
+    """A hypothesis or simulate run with the engine's defaults for what is not given."""
+    if engine == "hypothesis":
+        from splitbrain.checker.hypothesis import DEFAULT_MAX_STEPS, hypothesis_check
+
+        return hypothesis_check(model, max_examples=budget, max_steps=max_depth or DEFAULT_MAX_STEPS,
+                                seed=seed, check_deadlock=check_deadlock)
+    from splitbrain.checker.simulate import simulate
+
+    return simulate(model, budget or SIMULATE_RUNS, max_depth or SIMULATE_DEPTH, seed, check_deadlock=check_deadlock)
+
+
+def _first(action: Any) -> Any:
+    """The default action class key: the action's first element (made text in the coverage)."""
+    return action[0] if action.__class__ is tuple and action else action
 
 
 class _Search:
@@ -126,17 +169,30 @@ class _Search:
         props = list(model.properties())
         self.props = props
         self.invariants = [(p.name, p.condition) for p in props if p.kind == ALWAYS]
+        self.step_invariants = [(p.name, p.condition) for p in props if p.kind == ALWAYS_STEP]
         self.witnesses = [(p.name, p.condition) for p in props if p.kind == SOMETIMES]
         self.violations: dict[str, Any] = {}  # property name -> key of the violating state
+        self.step_violations: dict[str, tuple[Any, Any]] = {}  # property -> (key of the source state, action)
         self.found: dict[str, Any] = {}  # witness name -> key of the witnessing state
+        # Coverage: states and steps judged, and when a property left the search (violated or reached).
+        self.judged = 0
+        self.steps_judged = 0
+        self.judged_at: dict[str, int] = {}
+        self.live_states = 0
+        self.live_judged = False
+        self.taken: dict[Any, int] = {}  # action class key -> steps taken (successors within the boundary)
+        self.new: dict[Any, int] = {}  # action class key -> new states among them
+        own_class = type(model).action_class is not Model.action_class
+        self.classify: Callable[[Any], Any] = model.action_class if own_class else _first
         # The state -> key function, kept None for the common exact, unreduced case.
         canon = model.canonical if symmetry else None
-        if canon and fingerprint:
-            self.keyf: Callable[[Any], Any] | None = lambda s: hash(canon(s))
+        fp = Fingerprinter().fingerprint if fingerprint else None  # 64-bit, the same in every process
+        if canon and fp:
+            self.keyf: Callable[[Any], Any] | None = lambda s: fp(canon(s))
         elif canon:
             self.keyf = canon
-        elif fingerprint:
-            self.keyf = hash
+        elif fp:
+            self.keyf = fp
         else:
             self.keyf = None
         bounded = type(model).within_boundary is not Model.within_boundary
@@ -145,9 +201,11 @@ class _Search:
     # -- per new state --------------------------------------------------------
     def judge(self, state: Any, key: Any) -> None:
         """Check invariants and witnesses on a newly found state."""
+        self.judged += 1
         for name, cond in self.invariants:
             if not cond(state):
                 self.violations[name] = key
+                self.judged_at[name] = self.judged
                 if self.stop_at_first:
                     self.stopped_early = True
                     raise _Stop
@@ -158,7 +216,21 @@ class _Search:
             if hit:
                 for n, _ in hit:
                     self.found[n] = key
+                    self.judged_at[n] = self.judged
                 self.witnesses = [(n, c) for n, c in self.witnesses if n not in self.found]
+
+    def judge_step(self, state: Any, key: Any, action: Any, nxt: Any) -> None:
+        """Check the step invariants on one step from ``state`` (whose key is ``key``)."""
+        self.steps_judged += 1
+        for name, cond in self.step_invariants:
+            if not cond(state, action, nxt):
+                self.step_violations[name] = (key, action)
+                self.judged_at[name] = self.steps_judged
+                if self.stop_at_first:
+                    self.stopped_early = True
+                    raise _Stop
+        if self.step_violations and not self.stop_at_first:
+            self.step_invariants = [(n, c) for n, c in self.step_invariants if n not in self.step_violations]
 
     def deadlock(self, key: Any) -> None:
         if DEADLOCK not in self.violations:
@@ -192,25 +264,42 @@ class _Search:
         check_deadlock = self.check_deadlock
         progress = self.progress
         steps = 0
+        classify, taken, new = self.classify, self.taken, self.new
+        first = classify is _first  # the default class, computed inline (the hot loop)
+        judge_step = self.judge_step if self.step_invariants else None
+        # The key of each state of the level (with keys: computed once, when the state is found).
+        keys = level if keyf is None else [keyf(s) for s in level]
         while level:
             if self.max_depth is not None and steps >= self.max_depth:
-                self.truncated = True
+                self.truncated = True  # states remain whose steps the bound leaves unexplored
                 return
             nxt: list[Any] = []
+            nxt_keys = nxt if keyf is None else []
             for count, s in enumerate(level):
-                k = s if keyf is None else keyf(s)
+                k = keys[count]
                 n = 0
                 try:
                     for a, t in succ(s):
                         n += 1
-                        tk = t if keyf is None else keyf(t)
+                        c = (a[0] if a.__class__ is tuple and a else a) if first else classify(a)
+                        # A step the model answers with the state itself is a self-loop: its key is known.
+                        tk = k if t is s else t if keyf is None else keyf(t)
                         if tk in seen:
+                            taken[c] = taken.get(c, 0) + 1
+                            if judge_step is not None:
+                                judge_step(s, k, a, t)
                             continue
                         if within is not None and not within(t):
                             continue
                         seen[tk] = (k, a)
+                        taken[c] = taken.get(c, 0) + 1
+                        new[c] = new.get(c, 0) + 1
+                        if judge_step is not None:
+                            judge_step(s, k, a, t)
                         judge(t, tk)
                         nxt.append(t)
+                        if keyf is not None:
+                            nxt_keys.append(tk)
                 finally:  # counted even when a violation ends the search mid-state
                     self.generated += n
                 if n == 0 and check_deadlock:
@@ -220,7 +309,7 @@ class _Search:
             steps += 1
             if nxt:
                 self.depth += 1
-            level = nxt
+            level, keys = nxt, nxt_keys
 
     # -- depth-first ----------------------------------------------------------
     def dfs(self) -> None:
@@ -229,12 +318,14 @@ class _Search:
         check_deadlock = self.check_deadlock
         progress = self.progress
         max_depth = self.max_depth
-        for s in self.add_initial():
-            k0 = s if keyf is None else keyf(s)
-            stack = [(k0, succ(s), 0)]
+        classify, taken, new = self.classify, self.taken, self.new
+        judge_step = self.judge_step if self.step_invariants else None
+        for s0 in self.add_initial():
+            k0 = s0 if keyf is None else keyf(s0)
+            stack = [(s0, k0, succ(s0), 0)]
             self.depth = max(self.depth, 1)
             while stack:
-                k, it, n = stack[-1]
+                s, k, it, n = stack[-1]
                 if max_depth is not None and len(stack) > max_depth:
                     self.truncated = True
                     stack.pop()
@@ -242,13 +333,23 @@ class _Search:
                 for a, t in it:
                     n += 1
                     self.generated += 1
+                    c = classify(a)
                     tk = t if keyf is None else keyf(t)
-                    if tk in seen or (within is not None and not within(t)):
+                    if tk in seen:
+                        taken[c] = taken.get(c, 0) + 1
+                        if judge_step is not None:
+                            judge_step(s, k, a, t)
+                        continue
+                    if within is not None and not within(t):
                         continue
                     seen[tk] = (k, a)
+                    taken[c] = taken.get(c, 0) + 1
+                    new[c] = new.get(c, 0) + 1
+                    if judge_step is not None:
+                        judge_step(s, k, a, t)
                     self.judge(t, tk)
-                    stack[-1] = (k, it, n)
-                    stack.append((tk, succ(t), 0))
+                    stack[-1] = (s, k, it, n)
+                    stack.append((t, tk, succ(t), 0))
                     if len(stack) > self.depth:
                         self.depth = len(stack)
                     break
@@ -270,9 +371,10 @@ class _Search:
         actions.reverse()
         return label, actions
 
-    def trace_for(self, name: str, kind: str, key: Any) -> Any:
+    def trace_for(self, name: str, kind: str, key: Any, action: Any = None, step: bool = False) -> Any:
+        """The trace to the state ``key`` (and, for a step property, on by ``action``)."""
         init, actions = self.path_to(key)
-        return make_trace(self.model, init, actions, name, kind)
+        return make_trace(self.model, init, actions + [action] if step else actions, name, kind)
 
     def judge_liveness(self, result: CheckResult) -> dict[str, PropertyResult] | None:
         """Verdicts on the liveness properties, judged on the whole state graph (None: interrupted)."""
@@ -286,6 +388,7 @@ class _Search:
         except KeyboardInterrupt:
             return None
         secs = report.build_seconds + report.judge_seconds
+        self.live_states = report.states
         result.extra["liveness_seconds"] = round(secs, 3)
         result.notes.append(
             f"liveness: {len(live)} propert{'y' if len(live) == 1 else 'ies'} judged on the full state graph "
@@ -295,42 +398,31 @@ class _Search:
         return {r.name: r for r in report.results}
 
     def fill_verdicts(self, result: CheckResult, interrupted: bool) -> None:
-        complete = result.complete
+        """The verdicts (judging liveness after a complete search), as every engine gives them."""
+        ended_early = interrupted or self.stopped_early
         if any(p.kind in LIVENESS_KINDS for p in self.props):
             result.extra["fairness"] = {p.name: [str(f) for f in p.fairness] for p in self.props if p.kind in LIVENESS_KINDS}
-        live = self.judge_liveness(result) if complete else {}
+        live = self.judge_liveness(result) if result.complete else {}
         if live is None:
             interrupted, live = True, {}
+        violated = {name: self.trace_for(name, ALWAYS, key) for name, key in self.violations.items()}
+        for name, (key, action) in self.step_violations.items():
+            violated[name] = self.trace_for(name, ALWAYS_STEP, key, action, step=True)
+        reached = {name: self.trace_for(name, SOMETIMES, key) for name, key in self.found.items()}
+        fill_verdicts(result, self.props, violated=violated, reached=reached, liveness=live,
+                      ended_early=ended_early, interrupted=interrupted,
+                      scope=f"within max depth {self.max_depth}", sampled=False)
+        self.live_judged = bool(live)
+
+    def coverage(self) -> Coverage:
+        """Per action class and per property, what this search exercised."""
+        judged = {}
         for p in self.props:
-            if p.kind in LIVENESS_KINDS:
-                result.properties.append(live.get(p.name) or PropertyResult(
-                    p.name, p.kind, None, note="undecided: liveness needs the complete state graph"))
-            elif p.kind == ALWAYS:
-                if p.name in self.violations:
-                    trace = self.trace_for(p.name, ALWAYS, self.violations[p.name])
-                    result.properties.append(PropertyResult(p.name, ALWAYS, False, trace))
-                else:
-                    holds = True if complete or self.truncated and not (interrupted or self.stopped_early) else None
-                    note = f"within max depth {self.max_depth}" if self.truncated and holds else ""
-                    result.properties.append(PropertyResult(p.name, ALWAYS, holds, note=note))
-            elif p.kind == SOMETIMES:
-                if p.name in self.found:
-                    trace = self.trace_for(p.name, SOMETIMES, self.found[p.name])
-                    result.properties.append(PropertyResult(p.name, SOMETIMES, True, trace))
-                elif interrupted or self.stopped_early:
-                    result.properties.append(PropertyResult(p.name, SOMETIMES, None, note="search ended before it was reached"))
-                else:
-                    note = "never reached" + (f" within max depth {self.max_depth}" if self.truncated else "")
-                    result.properties.append(PropertyResult(p.name, SOMETIMES, False, note=note))
-        if DEADLOCK in self.violations:
-            trace = self.trace_for(DEADLOCK, ALWAYS, self.violations[DEADLOCK])
-            result.properties.append(PropertyResult(DEADLOCK, ALWAYS, False, trace, note="a state with no enabled action"))
-        failed = [p for p in result.properties if p.holds is False]
-        with_trace = [p for p in failed if p.trace is not None]
-        result.counterexample = min(with_trace, key=lambda p: len(p.trace)).trace if with_trace else None
-        if interrupted:
-            result.verdict = INTERRUPTED
-        elif failed:
-            result.verdict = VIOLATION
-        else:
-            result.verdict = OK
+            if p.kind == ALWAYS_STEP:
+                total = self.steps_judged
+            elif p.kind in LIVENESS_KINDS:
+                total = self.live_states if self.live_judged else 0
+            else:
+                total = self.judged
+            judged[p.name] = self.judged_at.get(p.name, total)
+        return Coverage.build(self.model, self.taken, self.new, judged, {n: True for n in self.found})

@@ -5,8 +5,9 @@ Its ``start`` rule picks an initial state; its ``step`` rule takes one enabled
 action among those that change the state, sorted the same way in every
 process. When only stuttering steps are left, the step begins a new walk, so
 no step of the budget is wasted. Every ``always`` property is checked by an
-invariant after each step; a state with no enabled action at all is a
-``Deadlock`` violation unless the model allows deadlock.
+invariant after each step, every ``always_step`` property on each step
+enabled in a visited state (self-loops included); a state with no enabled
+action at all is a ``Deadlock`` violation unless the model allows deadlock.
 
 Guided search (``guided=True``, what ``hypothesis_check`` and
 ``model_test_case`` use): plain random walks rarely reach a bug that needs a
@@ -54,7 +55,6 @@ Entry points:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
@@ -164,6 +164,7 @@ class ModelMachine(RuleBasedStateMachine):
         self.enabled = True
         self.chooser: Swarm | None = None
         self.segment = 0  # steps since the walk began or jumped
+        self.step_violation: tuple[str, Any] | None = None  # (step property, action) violated from this state
 
     def _arrive(self, state: Any) -> None:
         self.state = state
@@ -171,6 +172,7 @@ class ModelMachine(RuleBasedStateMachine):
             self.archive.append((self.init, tuple(self.actions), state))
         self.tally.visit(state, self.init, self.actions)
         self.steps, self.enabled = self.mover.moves(state)
+        self.step_violation = self.mover.violation
         if self.guided:  # where the next example resumes
             type(self).resume = (self.init, self.actions, state, self.steps, self.enabled, self.segment,
                                  self.chooser)
@@ -216,6 +218,7 @@ class ModelMachine(RuleBasedStateMachine):
             seen = self.tally.seen
             steps = [m for m in steps if hash(m[1]) not in seen] or steps
         action, state = steps[pick(len(steps), "action")]
+        self.tally.take(action, state)
         self.actions.append(action)
         self.segment += 1
         self._arrive(state)
@@ -239,13 +242,17 @@ class ModelMachine(RuleBasedStateMachine):
 
     def _check(self) -> None:
         bad = self.tally.violated(self.state, self.enabled)
+        actions = list(self.actions)
+        if bad is None and self.step_violation is not None:
+            bad, action = self.step_violation  # the path to this state, and the violating step
+            actions.append(action)
         if bad is not None:
             if self.tally.first_violation_run is None:
                 self.tally.first_violation_run = self.tally.runs
-                self.tally.first_violation = (bad, self.init, list(self.actions))
+                self.tally.first_violation = (bad, self.init, actions)
             if self.guided:
                 raise FoundViolation()
-            raise PropertyViolated(bad, self.init, list(self.actions))
+            raise PropertyViolated(bad, self.init, actions)
 
 
 class FoundViolation(BaseException):
@@ -270,6 +277,7 @@ def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = Tr
     inits = initial_states(model)
     if not inits:
         raise ValueError(f"model {model.name} has no initial state within its boundary")
+    tally = tally if tally is not None else Tally(model, check_deadlock)
 
     @initialize(index=st.integers(0, len(inits) - 1))
     def start(self: ModelMachine, index: int) -> None:
@@ -293,8 +301,8 @@ def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = Tr
     name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, swarm, check_deadlock, guided)}")
     return type(name, (ModelMachine,), {
         "model": model,
-        "mover": Mover(model),
-        "tally": tally if tally is not None else Tally(model, check_deadlock),
+        "mover": Mover(model, tally.step_check()),
+        "tally": tally,
         "swarm": swarm,
         "kinds": swarm_kinds(model) if swarm else None,
         "inits": inits,
@@ -396,13 +404,15 @@ def _failure(machine: type[ModelMachine], exc: PropertyViolated, trace_dir: str 
              polish: bool, shrunk: bool) -> Failure:
     model, tally = machine.model, machine.tally
     init, actions = exc.init, exc.actions
+    on_step = tally.on_step(exc.property)
     if polish:
         bad = tally.is_bad(exc.property)
-        init, actions = resample_shorter(model, init, shorten(model, init, actions, bad), bad, RESAMPLE_WALKS)
+        init, actions = resample_shorter(model, init, shorten(model, init, actions, bad, on_step), bad,
+                                         RESAMPLE_WALKS, step=on_step)
     note = (f"found by the Hypothesis engine; failing walk of {len(exc.actions)} steps"
             + (" (shrunk by Hypothesis)" if shrunk else "")
             + (f", shortened to {len(actions)}" if polish else ""))
-    trace = make_trace(model, init, actions, exc.property, "always", note=note)
+    trace = make_trace(model, init, actions, exc.property, "always_step" if on_step else "always", note=note)
     path = None
     if trace_dir is not None:
         path = trace.save(Path(trace_dir) / trace_file_name(trace))
@@ -501,18 +511,3 @@ def model_test_case(
     name = "Test_" + re.sub(r"\W", "_", model.name)
     return type(name, (unittest.TestCase,), {"runTest": runTest, "machine": machine, "settings": config,
                                               "__module__": __name__})
-
-
-def check_from_args(model: Model, args: argparse.Namespace) -> CheckResult:
-    """``splitbrain check --engine hypothesis``: the run the command-line options ask for."""
-    from splitbrain.models.registry import UsageError
-
-    for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
-        if given:  # None (not given) and --no-symmetry are fine
-            raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to hypothesis")
-    budget = CI_EXAMPLES if args.budget is None else args.budget
-    steps = DEFAULT_MAX_STEPS if args.max_depth is None else args.max_depth
-    if budget < 1 or steps < 1:
-        raise UsageError("--budget and --max-depth must be >= 1 for the hypothesis engine")
-    return hypothesis_check(model, max_examples=budget, max_steps=steps, seed=args.seed,
-                            check_deadlock=not args.no_deadlock)

@@ -1,16 +1,7 @@
-"""Inductive-invariant proofs with z3, for every cluster size.
+"""Inductive-invariant proofs with z3, for every cluster size: the engine.
 
-A protocol is stated symbolically, in the style of Ivy and mypyvy:
-
-- *sorts*: finite sets of unknown size (acceptors, values), *ordered sorts*
-  (ballots, terms: a total order ``le`` with an optional least element) and
-  *quorum sorts* (a membership relation with the intersection axiom);
-- *state symbols*: relations and functions over those sorts, each with a
-  primed copy for the post-state;
-- an *initial condition* and named *actions*, each with its own parameters
-  (existentially quantified: the action happens for some choice of them);
-- a named list of *conjuncts* (the inductive invariant) and *goals* (the
-  safety properties the invariant implies).
+Protocols, their invariants and claims about set sizes are stated in
+``splitbrain.properties.proofs.language``; this module checks them.
 
 :func:`prove` discharges, each with its own solver and timeout,
 
@@ -25,25 +16,13 @@ values and ballots at once. When a check fails, z3's model is turned into a
 counterexample to induction (CTI): a pre-state satisfying ``Inv``, the action
 with its parameters, and the post-state violating the conjunct, shrunk by
 bounding each sort to 1, 2, 3... elements (the smallest that still gives a
-CTI) and by removing every pre-state fact that is not needed.
+CTI) and by removing every pre-state fact that is not needed. For
+:class:`Theorems` it checks each claim: a ``forall`` claim by the absence of a
+counterexample, an ``exists`` claim by a witness (the smallest first).
 
-Usage, in brief (``properties/proofs/raft.py`` is a short complete proof)::
-
-    p = Protocol("lock", "a lock server")
-    N = p.sort("node", prefix="n")
-    p.relation("locked")
-    p.relation("holds", N)
-    x = N.var("x")
-    p.init(lambda s: z3.And(z3.Not(s.locked), z3.ForAll([x], z3.Not(s.holds(x)))))
-    p.action("Acquire", {"n": N},
-             lambda s, t, n: z3.And(z3.Not(s.locked), t.locked, insert(s, t, "holds", n)),
-             modifies=["locked", "holds"])
-    p.conjunct("HolderLocked", {"n": N}, lambda s, n: z3.Implies(s.holds(n), s.locked))
-    p.conjunct("OneHolder", {"a": N, "b": N},
-               lambda s, a, b: z3.Implies(z3.And(s.holds(a), s.holds(b)), a == b))
-    p.goal("MutualExclusion", {"a": N, "b": N},
-           lambda s, a, b: z3.Implies(z3.And(s.holds(a), s.holds(b)), a == b))
-    report = prove(p)      # proved; with drop="HolderLocked", a CTI at Acquire
+Usage, in brief: ``prove(protocol)`` with a protocol stated as in
+``properties/proofs/language.py``; ``prove(protocol, drop="HolderLocked")``
+gives the CTI that makes a conjunct necessary.
 """
 
 from __future__ import annotations
@@ -55,6 +34,22 @@ from typing import Any, Callable, Iterable, Sequence
 
 import z3
 
+from splitbrain.properties.proofs.language import (
+    Action,
+    Claim,
+    Conjunct,
+    EnumSort,
+    FiniteSort,
+    OrderedSort,
+    Protocol,
+    QuorumSort,
+    StateView,
+    Theorems,
+    Vocab,
+    apply_symbol,
+    default_renderer,
+)
+
 PROVED = "proved"
 FAILED = "failed"
 UNKNOWN = "unknown"
@@ -64,344 +59,6 @@ STEP = "step"
 GOAL = "goal"
 ENABLED = "enabled"
 CLAIM = "claim"
-
-Formula = Callable[..., z3.BoolRef]
-
-_ENUMS: dict[tuple[str, tuple[str, ...]], tuple[z3.SortRef, list[z3.ExprRef]]] = {}
-
-
-# ---------------------------------------------------------------------------
-# Sorts
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class FiniteSort:
-    """An uninterpreted sort: a nonempty set of unknown (finite) size."""
-
-    name: str
-    sort: z3.SortRef
-    prefix: str
-
-    def var(self, name: str) -> z3.ExprRef:
-        """A variable of this sort (for ``ForAll``/``Exists``)."""
-        return z3.Const(name, self.sort)
-
-
-@dataclass
-class OrderedSort(FiniteSort):
-    """A totally ordered sort (ballots, terms).
-
-    ``le`` is a total order (an axiom of the protocol). ``bottom``, when
-    given, is the least element; elements are rendered as integers counting
-    up from ``first`` (so with ``first=-1`` the least element shows as -1, as
-    in Paxos.tla, and the next ones as 0, 1, 2...).
-    """
-
-    le_decl: z3.FuncDeclRef = None  # type: ignore[assignment]
-    bottom: z3.ExprRef | None = None
-    first: int = 0
-
-    def le(self, x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
-        """x <= y."""
-        return self.le_decl(x, y)
-
-    def lt(self, x: z3.ExprRef, y: z3.ExprRef) -> z3.BoolRef:
-        """x < y."""
-        return z3.And(self.le_decl(x, y), x != y)
-
-
-@dataclass
-class QuorumSort(FiniteSort):
-    """Quorums of the members of ``of``: any two quorums share a member (axiom)."""
-
-    of: FiniteSort = None  # type: ignore[assignment]
-    member_decl: z3.FuncDeclRef = None  # type: ignore[assignment]
-
-    def member(self, x: z3.ExprRef, q: z3.ExprRef) -> z3.BoolRef:
-        """x is a member of quorum q."""
-        return self.member_decl(x, q)
-
-
-@dataclass
-class EnumSort:
-    """A sort with named constants and nothing else (e.g. an RM's state)."""
-
-    name: str
-    sort: z3.SortRef
-    values: dict[str, z3.ExprRef]
-
-    def __getitem__(self, name: str) -> z3.ExprRef:
-        return self.values[name]
-
-
-# ---------------------------------------------------------------------------
-# State symbols and the two vocabularies (pre-state s, post-state t)
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Symbol:
-    """A state relation (range Bool) or function, of the given domain sorts."""
-
-    name: str
-    domain: tuple[Any, ...]  # FiniteSort | EnumSort
-    range: Any  # FiniteSort | EnumSort | z3.SortRef (Bool, Int)
-    doc: str = ""
-
-    @property
-    def range_sort(self) -> z3.SortRef:
-        return self.range if isinstance(self.range, z3.SortRef) else self.range.sort
-
-    @property
-    def is_relation(self) -> bool:
-        return self.range_sort == z3.BoolSort()
-
-    def declare(self, suffix: str) -> Any:
-        if not self.domain:
-            return z3.Const(self.name + suffix, self.range_sort)
-        return z3.Function(self.name + suffix, *[d.sort for d in self.domain], self.range_sort)
-
-
-class Vocab:
-    """One copy of the state symbols: ``s.maxBal(a)``, ``s.msgCommit``...
-
-    A relation or function of arity >= 1 is a z3 function declaration (call
-    it); a symbol of arity 0 is a z3 constant.
-    """
-
-    def __init__(self, symbols: dict[str, Symbol], suffix: str) -> None:
-        self._symbols = symbols
-        self._decls = {name: sym.declare(suffix) for name, sym in symbols.items()}
-        self.suffix = suffix
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["_decls"][name]
-        except KeyError:
-            raise AttributeError(f"no state symbol {name!r}") from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self._decls[name]
-
-    def symbol(self, name: str) -> Symbol:
-        return self._symbols[name]
-
-
-def _bound_vars(sym: Symbol, stem: str = "x") -> list[z3.ExprRef]:
-    return [z3.Const(f"{stem}{i}", d.sort) for i, d in enumerate(sym.domain)]
-
-
-def _apply(decl: Any, args: Sequence[z3.ExprRef]) -> z3.ExprRef:
-    return decl(*args) if args else decl
-
-
-def unchanged(s: Vocab, t: Vocab, name: str) -> z3.BoolRef:
-    """Symbol ``name`` is the same in the post-state as in the pre-state."""
-    sym = s.symbol(name)
-    xs = _bound_vars(sym)
-    eq = _apply(t[name], xs) == _apply(s[name], xs)
-    return z3.ForAll(xs, eq) if xs else eq
-
-
-def define(s: Vocab, t: Vocab, name: str, fn: Callable[..., z3.ExprRef]) -> z3.BoolRef:
-    """The post-state ``name(xs)`` equals ``fn(*xs)`` for every argument tuple."""
-    sym = s.symbol(name)
-    xs = _bound_vars(sym)
-    eq = _apply(t[name], xs) == fn(*xs)
-    return z3.ForAll(xs, eq) if xs else eq
-
-
-def assign(s: Vocab, t: Vocab, name: str, args: Sequence[z3.ExprRef], value: Any) -> z3.BoolRef:
-    """``name`` changes at ``args`` to ``value`` and nowhere else (``f[args] := value``)."""
-    args = tuple(args)
-
-    def new(*xs: z3.ExprRef) -> z3.ExprRef:
-        at = z3.And([x == a for x, a in zip(xs, args)]) if xs else z3.BoolVal(True)
-        return z3.If(at, value, _apply(s[name], xs))
-
-    return define(s, t, name, new)
-
-
-def insert(s: Vocab, t: Vocab, name: str, *args: z3.ExprRef) -> z3.BoolRef:
-    """Relation ``name`` gains the tuple ``args`` (a message is sent)."""
-    return assign(s, t, name, args, z3.BoolVal(True))
-
-
-# ---------------------------------------------------------------------------
-# The protocol
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Action:
-    """A named transition with its parameters (sort per name) and body."""
-
-    name: str
-    params: dict[str, Any]
-    body: Formula  # (s, t, **params) -> BoolRef
-    modifies: tuple[str, ...]
-    doc: str = ""
-
-
-@dataclass
-class Conjunct:
-    """A named, universally quantified claim about one state.
-
-    ``body(s, **params)`` is the claim for one choice of the parameters; the
-    conjunct is its universal closure. A violation names the parameters.
-    """
-
-    name: str
-    params: dict[str, Any]
-    body: Formula
-    doc: str = ""
-
-    def closed(self, v: Vocab) -> z3.BoolRef:
-        xs = {n: z3.Const(f"{self.name}_{n}", srt.sort) for n, srt in self.params.items()}
-        f = self.body(v, **xs)
-        return z3.ForAll(list(xs.values()), f) if xs else f
-
-    def violated(self, v: Vocab) -> tuple[z3.BoolRef, dict[str, z3.ExprRef]]:
-        ws = {n: z3.Const(f"witness!{n}", srt.sort) for n, srt in self.params.items()}
-        return z3.Not(self.body(v, **ws)), ws
-
-
-Renderer = Callable[["StateView"], list[str]]
-
-
-class Protocol:
-    """A protocol stated symbolically, with its inductive invariant."""
-
-    def __init__(self, name: str, summary: str = "") -> None:
-        self.name = name
-        self.summary = summary
-        self.sorts: list[Any] = []
-        self.symbols: dict[str, Symbol] = {}
-        self.axioms: list[z3.BoolRef] = []
-        self._init: list[Formula] = []
-        self.actions: list[Action] = []
-        self.conjuncts: list[Conjunct] = []
-        self.goals: list[Conjunct] = []
-        self.renderer: Renderer | None = None
-
-    # -- sorts -----------------------------------------------------------
-    def sort(self, name: str, prefix: str) -> FiniteSort:
-        """A finite set of unknown size; elements render as prefix1, prefix2..."""
-        s = FiniteSort(name, z3.DeclareSort(name), prefix)
-        self.sorts.append(s)
-        return s
-
-    def ordered_sort(self, name: str, bottom: str | None = None, first: int = 0) -> OrderedSort:
-        """A totally ordered sort, optionally with a least element named ``bottom``."""
-        srt = z3.DeclareSort(name)
-        le = z3.Function(f"{name}_le", srt, srt, z3.BoolSort())
-        x, y, z = z3.Consts("x y z", srt)
-        self.axioms += [
-            z3.ForAll([x], le(x, x)),
-            z3.ForAll([x, y, z], z3.Implies(z3.And(le(x, y), le(y, z)), le(x, z))),
-            z3.ForAll([x, y], z3.Implies(z3.And(le(x, y), le(y, x)), x == y)),
-            z3.ForAll([x, y], z3.Or(le(x, y), le(y, x))),
-        ]
-        bot = None
-        if bottom is not None:
-            bot = z3.Const(bottom, srt)
-            self.axioms.append(z3.ForAll([x], le(bot, x)))
-        s = OrderedSort(name, srt, "", le_decl=le, bottom=bot, first=first)
-        self.sorts.append(s)
-        return s
-
-    def quorum_sort(self, name: str, of: FiniteSort, prefix: str = "Q") -> QuorumSort:
-        """Quorums of ``of``, with ``member`` and the axiom that any two intersect."""
-        srt = z3.DeclareSort(name)
-        member = z3.Function(f"{name}_member", of.sort, srt, z3.BoolSort())
-        q1, q2 = z3.Consts("q1 q2", srt)
-        n = z3.Const("n", of.sort)
-        self.axioms.append(
-            z3.ForAll([q1, q2], z3.Exists([n], z3.And(member(n, q1), member(n, q2))))
-        )
-        s = QuorumSort(name, srt, prefix, of=of, member_decl=member)
-        self.sorts.append(s)
-        return s
-
-    def enum_sort(self, name: str, values: Sequence[str]) -> EnumSort:
-        """A sort whose elements are exactly the named ``values``."""
-        key = (name, tuple(values))
-        if key not in _ENUMS:  # z3 declares an enumeration once per process
-            _ENUMS[key] = z3.EnumSort(name, list(values))
-        srt, consts = _ENUMS[key]
-        s = EnumSort(name, srt, dict(zip(values, consts)))
-        self.sorts.append(s)
-        return s
-
-    # -- state -----------------------------------------------------------
-    def relation(self, name: str, *domain: Any, doc: str = "") -> None:
-        """A state relation over ``domain`` (arity 0: a Boolean state variable)."""
-        self.symbols[name] = Symbol(name, tuple(domain), z3.BoolSort(), doc)
-
-    def function(self, name: str, domain: Sequence[Any], range: Any, doc: str = "") -> None:
-        """A state function from ``domain`` to ``range`` (arity 0: a state variable)."""
-        self.symbols[name] = Symbol(name, tuple(domain), range, doc)
-
-    def axiom(self, formula: z3.BoolRef) -> None:
-        """A fact about the constants that holds in every state."""
-        self.axioms.append(formula)
-
-    def init(self, formula: Formula) -> None:
-        """Add ``formula(s)`` to the initial condition."""
-        self._init.append(formula)
-
-    def action(
-        self,
-        name: str,
-        params: dict[str, Any],
-        body: Formula,
-        modifies: Iterable[str],
-        doc: str = "",
-    ) -> None:
-        """A transition: for some ``params``, ``body(s, t, **params)``.
-
-        Every state symbol not in ``modifies`` is unchanged.
-        """
-        modifies = tuple(modifies)
-        for m in modifies:
-            if m not in self.symbols:
-                raise ValueError(f"action {name} modifies unknown symbol {m!r}")
-        self.actions.append(Action(name, dict(params), body, modifies, doc))
-
-    def conjunct(self, name: str, params: dict[str, Any], body: Formula, doc: str = "") -> None:
-        """A conjunct of the inductive invariant: for all ``params``, ``body(s, **params)``."""
-        self.conjuncts.append(Conjunct(name, dict(params), body, doc))
-
-    def goal(self, name: str, params: dict[str, Any], body: Formula, doc: str = "") -> None:
-        """A safety property the invariant must imply."""
-        self.goals.append(Conjunct(name, dict(params), body, doc))
-
-    # -- formulas ----------------------------------------------------------
-    def vocab(self, suffix: str = "") -> Vocab:
-        return Vocab(self.symbols, suffix)
-
-    def init_formula(self, s: Vocab) -> z3.BoolRef:
-        return z3.And([f(s) for f in self._init])
-
-    def action_formula(self, act: Action, s: Vocab, t: Vocab, params: dict[str, z3.ExprRef]) -> z3.BoolRef:
-        frame = [unchanged(s, t, n) for n in self.symbols if n not in act.modifies]
-        return z3.And(act.body(s, t, **params), *frame)
-
-    def conjunct_names(self) -> list[str]:
-        return [c.name for c in self.conjuncts]
-
-    def action_names(self) -> list[str]:
-        return [a.name for a in self.actions]
-
-    def finite_sorts(self) -> list[FiniteSort]:
-        return [s for s in self.sorts if isinstance(s, FiniteSort)]
-
-    def run(
-        self, drop: str | None = None, timeout: float = 30.0, minimise: bool = True, stop_at_first: bool = False
-    ) -> "Report":
-        """:func:`prove` this protocol's invariant (the interface every proof shares)."""
-        return prove(self, drop=drop, timeout=timeout, minimise=minimise, stop_at_first=stop_at_first)
 
 
 # ---------------------------------------------------------------------------
@@ -750,7 +407,7 @@ def _minimise(q: _Query, model: z3.ModelRef, bounds: dict[str, int], pre: Vocab)
             atoms = [
                 atom
                 for args in itertools.product(*domains)
-                if z3.is_true(model.eval(atom := _apply(pre[sym.name], args), model_completion=True))
+                if z3.is_true(model.eval(atom := apply_symbol(pre[sym.name], args), model_completion=True))
             ]
             if atoms and keep_if_possible([z3.Not(a) for a in atoms]):
                 changed = True
@@ -781,33 +438,18 @@ def _elements_named(model: z3.ModelRef, d: Any, names: dict[str, list[z3.ExprRef
 # ---------------------------------------------------------------------------
 
 
-class StateView:
-    """One state of a model, as labels: ``view.value("maxBal", "a1") == "0"``,
-    ``view.holds("msg2a", "1", "v2")``, ``view.true_tuples("msg1a")``."""
-
-    def __init__(self, labels: "_Labels", protocol: Protocol, vocab: Vocab) -> None:
-        self.labels = labels
-        self.protocol = protocol
-        self.table: dict[str, dict[tuple[str, ...], str]] = {}
-        for name, sym in protocol.symbols.items():
-            rows: dict[tuple[str, ...], str] = {}
-            domains = [labels.elements(d) for d in sym.domain]
-            for args in itertools.product(*domains):
-                val = labels.model.eval(_apply(vocab[name], [e for e, _ in args]), model_completion=True)
-                rows[tuple(lbl for _, lbl in args)] = labels.label(val)
-            self.table[name] = rows
-
-    def value(self, name: str, *args: str) -> str:
-        return self.table[name][tuple(args)]
-
-    def holds(self, name: str, *args: str) -> bool:
-        return self.table[name][tuple(args)] == "true"
-
-    def true_tuples(self, name: str) -> list[tuple[str, ...]]:
-        return [a for a, v in self.table[name].items() if v == "true"]
-
-    def elements(self, sort: Any) -> list[str]:
-        return [lbl for _, lbl in self.labels.elements(sort)]
+def _view(labels: _Labels, protocol: Protocol, vocab: Vocab) -> StateView:
+    """The state ``vocab`` denotes in the model of ``labels``, as a renderer sees it."""
+    table: dict[str, dict[tuple[str, ...], str]] = {}
+    for name, sym in protocol.symbols.items():
+        rows: dict[tuple[str, ...], str] = {}
+        domains = [labels.elements(d) for d in sym.domain]
+        for args in itertools.product(*domains):
+            val = labels.model.eval(apply_symbol(vocab[name], [e for e, _ in args]), model_completion=True)
+            rows[tuple(lbl for _, lbl in args)] = labels.label(val)
+        table[name] = rows
+    sorts = {srt.name: [lbl for _, lbl in labels.elements(srt)] for srt in protocol.sorts}
+    return StateView(protocol, table, sorts)
 
 
 def _rank(model: z3.ModelRef, srt: OrderedSort, univ: Sequence[z3.ExprRef], e: z3.ExprRef) -> int:
@@ -876,26 +518,9 @@ class _Labels:
         return lines
 
 
-def default_renderer(view: StateView) -> list[str]:
-    """Every state symbol: relations as their true tuples, functions as tables."""
-    lines = []
-    for name, sym in view.protocol.symbols.items():
-        rows = view.table[name]
-        if sym.is_relation:
-            if not sym.domain:
-                lines.append(f"{name} = {rows[()]}")
-            else:
-                lines.extend(f"{name}({', '.join(a)})" for a, v in rows.items() if v == "true")
-        elif not sym.domain:
-            lines.append(f"{name} = {rows[()]}")
-        else:
-            lines.extend(f"{name}[{', '.join(a)}] = {v}" for a, v in rows.items())
-    return lines
-
-
 def _render(protocol: Protocol, labels: _Labels, v: Vocab) -> list[str]:
     renderer = protocol.renderer or default_renderer
-    return renderer(StateView(labels, protocol, v))
+    return renderer(_view(labels, protocol, v))
 
 
 def _diff(before: list[str], after: list[str]) -> list[str]:
@@ -1083,20 +708,23 @@ def obligations(protocol: Protocol, drop: str | None = None) -> list[_Obligation
 
 
 def prove(
-    protocol: Protocol,
+    protocol: Protocol | Theorems,
     drop: str | None = None,
     timeout: float = 30.0,
     minimise: bool = True,
     vacuity: bool = True,
     stop_at_first: bool = False,
 ) -> Report:
-    """Check that the protocol's conjuncts form an inductive invariant implying its goals.
+    """Check that the protocol's conjuncts form an inductive invariant implying its goals
+    (for :class:`Theorems`: check each claim).
 
     With ``drop``, that conjunct is left out: the checks then say whether the
     rest is still inductive and still implies the goals (the conjunct is
     redundant) or give the CTI that shows why it is needed. ``timeout`` is
     per check. With ``stop_at_first``, checking stops at the first failure.
     """
+    if isinstance(protocol, Theorems):
+        return _prove_claims(protocol, drop, timeout, minimise, stop_at_first)
     names = protocol.conjunct_names()
     if drop is not None and drop not in names:
         raise KeyError(drop)
@@ -1126,3 +754,59 @@ def first_counterexample(report: Report) -> Check | None:
     """The first failed check (the one a user should look at first)."""
     fails = report.failures()
     return fails[0] if fails else None
+
+
+# ---------------------------------------------------------------------------
+# Claims about set sizes
+# ---------------------------------------------------------------------------
+
+
+def _prove_claims(
+    theorems: Theorems, drop: str | None, timeout: float, minimise: bool, stop_at_first: bool
+) -> Report:
+    """Check every claim in turn (a list of claims has no conjunct to drop)."""
+    if drop is not None:
+        raise KeyError(drop)
+    checks = []
+    for claim in theorems.claims:
+        checks.append(check_claim(claim, timeout, minimise))
+        if stop_at_first and checks[-1].verdict == FAILED:
+            break
+    return Report(theorems.name, checks)
+
+
+def check_claim(claim: Claim, timeout: float, minimise: bool = True) -> Check:
+    """One claim's verdict: ``forall`` proved when no counterexample exists,
+    ``exists`` proved by a witness (with ``minimise``, the smallest of
+    ``claim.smallest(1..5)`` first). Both come back as text."""
+    start = time.perf_counter()
+    base = claim.regions.facts()
+    target = z3.Not(claim.formula) if claim.kind == "forall" else claim.formula
+    solver = z3.Solver()
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver.add(*base, target)
+    model = None
+    if claim.kind == "exists" and minimise and claim.smallest is not None:
+        for k in range(1, 6):
+            solver.push()
+            solver.add(claim.smallest(k))
+            if solver.check() == z3.sat:
+                model = solver.model()
+                solver.pop()
+                break
+            solver.pop()
+    result = z3.sat if model is not None else solver.check()
+    if model is None and result == z3.sat:
+        model = solver.model()
+    seconds = time.perf_counter() - start
+    if result == z3.unknown:
+        return Check(CLAIM, claim.name, None, UNKNOWN, seconds, None, solver.reason_unknown())
+    if claim.kind == "forall":
+        if result == z3.unsat:
+            return Check(CLAIM, claim.name, None, PROVED, seconds)
+        cex = Counterexample(f"counterexample to {claim.name}", [("sets", claim.regions.example(model, claim.shown))])
+        return Check(CLAIM, claim.name, None, FAILED, seconds, cex)
+    if result == z3.unsat:
+        return Check(CLAIM, claim.name, None, FAILED, seconds, None, "no witness exists")
+    wit = Counterexample(f"witness for {claim.name}", [("sets", claim.regions.example(model, claim.shown))])
+    return Check(CLAIM, claim.name, None, PROVED, seconds, wit)

@@ -13,7 +13,9 @@ import json
 from typing import Any
 
 from splitbrain.checker.commands import parse_params
-from splitbrain.checker.induction import CLAIM, ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Check, Report
+from splitbrain.checker.induction import (
+    CLAIM, ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Check, Report, prove,
+)
 from splitbrain.models.registry import UsageError
 from splitbrain.properties import proofs
 
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.drop is not None and args.drop not in names:
         known = ", ".join(names) or "none"
         raise UsageError(f"proof {spec.name} has no conjunct {args.drop!r} (conjuncts: {known})")
-    report = proof.run(drop=args.drop, timeout=args.timeout)
+    report = prove(proof, drop=args.drop, timeout=args.timeout)
     code = exit_code(report)
     if args.json:
         print(json.dumps(dict(report.to_json(), exit_code=code, summary=summary(report, proof, args.timeout))))

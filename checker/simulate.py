@@ -9,16 +9,23 @@ engine in ``splitbrain.checker.hypothesis``.
 
 Verdicts (the same fields and exit codes as ``check``, judged on a sample):
 
-- an ``always`` property violated in some visited state: ``holds`` False,
-  with the trace; the verdict is "violation".
-- an ``always`` property never violated: ``holds`` True, with a note naming
-  the sample ("no violation in N runs of up to D steps"), just as a bounded
-  exhaustive check reports "holds within max depth".
+- an ``always`` property violated in some visited state (an ``always_step``
+  property on some step enabled in a visited state, self-loops included):
+  ``holds`` False, with the trace; the verdict is "violation".
+- a safety property never violated: never "holds": ``holds`` None with
+  ``sampled`` set and a note naming the sample ("no violation in N random
+  walks of up to D steps"); it does not make the run undecided.
 - a ``sometimes`` property reached: ``holds`` True, with a witness trace.
 - a ``sometimes`` property not reached: ``holds`` None (undecided), not a
   violation: sampling is incomplete, so not seeing a state proves nothing.
+  The verdict is "undecided" (exit 3), as it is for any liveness property,
+  which a sample cannot judge.
 - a state with no enabled action at all is a ``Deadlock`` violation unless
   the model allows deadlock or ``check_deadlock`` is False, as in ``check``.
+
+Coverage (``result.coverage``): per action class, the steps the walks took
+and how many of them reached a state not visited before; per property, the
+states (steps, for ``always_step``) it was judged on.
 
 Walking rules: a step chooses uniformly among the enabled actions that change
 the state and whose next state is within the model's boundary; stuttering
@@ -40,13 +47,11 @@ import re
 import time
 from typing import Any, Callable, Sequence
 
-from splitbrain.checker.result import INTERRUPTED, OK, VIOLATION, CheckResult, PropertyResult, peak_memory_mb
+from splitbrain.checker.result import DEADLOCK, CheckResult, Coverage, fill_verdicts, peak_memory_mb
 from splitbrain.models.core import Model
-from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SOMETIMES
 from splitbrain.traces.format import Trace, to_jsonable
 from splitbrain.traces.replay import make_trace
-
-DEADLOCK = "Deadlock"
 
 # Action kinds treated as faults when a model declares no ``fault_kinds``
 # (the fault steps of the actor layer: drop, duplicate, partition, ...).
@@ -81,13 +86,25 @@ def initial_states(model: Model) -> list[tuple[int, Any]]:
     return [(i, s) for i, s in enumerate(model.init_states()) if model.within_boundary(s)]
 
 
-class Mover:
-    """The steps a walk may take in ``model``, in an order that is the same in every process."""
+StepCheck = Callable[[Any, Any, Any], "str | None"]
 
-    def __init__(self, model: Model):
+
+class Mover:
+    """The steps a walk may take in ``model``, in an order that is the same in every process.
+
+    ``check_step(state, action, next_state)``, when given, judges every step
+    enabled in a state the walk visits (self-loops included) and returns the
+    name of a violated step property or None; the first violation ``moves``
+    meets in the last state it was asked about is kept in ``violation`` as
+    ``(property, action)``.
+    """
+
+    def __init__(self, model: Model, check_step: StepCheck | None = None):
         self.model = model
         self.bounded = type(model).within_boundary is not Model.within_boundary
         self.keys: dict[Any, str] = {}
+        self.check_step = check_step
+        self.violation: tuple[str, Any] | None = None
 
     def key(self, action: Any) -> str:
         k = self.keys.get(action)
@@ -106,9 +123,17 @@ class Mover:
         enabled = False
         out = []
         within = self.model.within_boundary if self.bounded else None
+        check = self.check_step
+        self.violation = None
         for action, nxt in self.model.successors(state):
             enabled = True
-            if nxt is state or nxt == state or (within is not None and not within(nxt)):
+            if within is not None and not within(nxt):
+                continue
+            if check is not None and self.violation is None:
+                bad = check(state, action, nxt)
+                if bad is not None:
+                    self.violation = (bad, action)
+            if nxt is state or nxt == state:
                 continue
             out.append((action, nxt))
         key = self.key
@@ -150,27 +175,12 @@ class Swarm:
 def swarm_kinds(model: Model) -> frozenset[str] | None:
     """The action kinds a swarm may switch off in ``model``; None means every kind.
 
-    A model's ``fault_kinds`` attribute names its fault actions. Without one,
-    a registered model that declares faults (``ModelSpec.faults``) uses the
-    default fault names; any other model has no faults, and the swarm ranges
-    over all its action kinds.
+    A model's ``fault_kinds`` attribute names its fault actions (every actor
+    model has one, see ``ActorModel.fault_kinds``). A model without one has
+    no faults, and the swarm ranges over all its action kinds.
     """
     declared = getattr(model, "fault_kinds", None)
-    if declared:
-        return frozenset(declared)
-    if declared is None and _registered_faults(model):
-        return DEFAULT_FAULT_KINDS
-    return None
-
-
-def _registered_faults(model: Model) -> bool:
-    from splitbrain.models import registry
-
-    try:
-        spec = registry.specs().get(model.name)
-    except (ImportError, registry.UsageError):
-        return False
-    return bool(spec and spec.faults)
+    return frozenset(declared) if declared else None
 
 
 # -- tallying a sample ------------------------------------------------------------
@@ -182,7 +192,13 @@ class Tally:
         props = list(model.properties())
         self.props = props
         self.invariants = [p for p in props if p.kind == ALWAYS]
+        self.step_invariants = [p for p in props if p.kind == ALWAYS_STEP]
         self.pending = [p for p in props if p.kind == SOMETIMES]
+        self.classify = model.action_class
+        self.taken: dict[str, int] = {}  # action class -> steps taken
+        self.new: dict[str, int] = {}  # action class -> steps taken to a state not visited before
+        self.steps_judged = 0
+        self.judged_at: dict[str, int] = {}  # witness -> states judged when it was reached
         self.check_deadlock = check_deadlock and not model.allow_deadlock
         self.found: dict[str, tuple[int, list[Any]]] = {}  # witness -> (init, actions)
         self.seen: set[int] = set()
@@ -207,8 +223,41 @@ class Tally:
             hit = [p for p in self.pending if p.condition(state)]
             for p in hit:
                 self.found[p.name] = (init, list(actions))
+                self.judged_at[p.name] = self.generated
             if hit:
                 self.pending = [p for p in self.pending if p.name not in self.found]
+
+    def take(self, action: Any, nxt: Any) -> None:
+        """Count a step taken by a walk (before ``nxt`` is visited)."""
+        c = self.classify(action)
+        self.taken[c] = self.taken.get(c, 0) + 1
+        if hash(nxt) not in self.seen:
+            self.new[c] = self.new.get(c, 0) + 1
+
+    def check_step(self, state: Any, action: Any, nxt: Any) -> str | None:
+        """The name of the first ``always_step`` property this step violates, or None."""
+        self.steps_judged += 1
+        for p in self.step_invariants:
+            if not p.condition(state, action, nxt):
+                return p.name
+        return None
+
+    def step_check(self) -> StepCheck | None:
+        """What a Mover judges each enabled step with (None: the model has no step properties)."""
+        return self.check_step if self.step_invariants else None
+
+    def coverage(self) -> Coverage:
+        """What the walks exercised, per action class and per property."""
+        judged = {}
+        for p in self.props:
+            if p.kind == ALWAYS_STEP:
+                total = self.steps_judged
+            elif p.kind in LIVENESS_KINDS:
+                total = 0  # a sample cannot judge liveness
+            else:
+                total = self.generated
+            judged[p.name] = self.judged_at.get(p.name, total)
+        return Coverage.build(self.model, self.taken, self.new, judged, {n: True for n in self.found})
 
     def violated(self, state: Any, enabled: bool) -> str | None:
         """The name of the first ``always`` property ``state`` violates, or ``Deadlock``, or None."""
@@ -219,23 +268,34 @@ class Tally:
             return DEADLOCK
         return None
 
-    def is_bad(self, name: str) -> Callable[[Any], bool]:
-        """The test for a state violating property ``name`` (or reaching witness ``name``)."""
+    def is_bad(self, name: str) -> Callable[..., bool]:
+        """The test for a state violating property ``name`` (or reaching witness ``name``).
+
+        For an ``always_step`` property, a test of a step ``(state, action, next_state)``.
+        """
         if name == DEADLOCK:
             model = self.model
             return lambda s: next(iter(model.successors(s)), None) is None
         prop = next(p for p in self.props if p.name == name)
         if prop.kind == SOMETIMES:
             return prop.condition
+        if prop.kind == ALWAYS_STEP:
+            return lambda s, a, t: not prop.condition(s, a, t)
         return lambda s: not prop.condition(s)
+
+    def on_step(self, name: str) -> bool:
+        """Whether property ``name`` is judged on steps (its ``is_bad`` takes a step)."""
+        return any(p.name == name and p.kind == ALWAYS_STEP for p in self.props)
 
 
 # -- shortening a path --------------------------------------------------------------
-def first_hit(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool]) -> list[Any] | None:
-    """The shortest prefix of ``actions`` that ends in a ``bad`` state, or None.
+def first_hit(model: Model, init: int, actions: Sequence[Any], bad: Callable[..., bool],
+              step: bool = False) -> list[Any] | None:
+    """The shortest prefix of ``actions`` that ends in a ``bad`` state (with ``step``: a bad step), or None.
 
     None also when some action is not enabled where it is taken, or a state
-    leaves the model's boundary.
+    leaves the model's boundary. With ``step``, ``bad(state, action, next)``
+    judges each step instead of each state.
     """
     state = None
     for i, s in enumerate(model.init_states()):
@@ -244,29 +304,30 @@ def first_hit(model: Model, init: int, actions: Sequence[Any], bad: Callable[[An
             break
     if state is None or not model.within_boundary(state):
         return None
-    if bad(state):
+    if not step and bad(state):
         return []
     for n, action in enumerate(actions, 1):
         for a, nxt in model.successors(state):
             if a == action:
-                state = nxt
                 break
         else:
             return None
-        if not model.within_boundary(state):
+        if not model.within_boundary(nxt):
             return None
-        if bad(state):
+        if bad(state, action, nxt) if step else bad(nxt):
             return list(actions[:n])
+        state = nxt
     return None
 
 
-def shorten(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool]) -> list[Any]:
-    """``actions`` with steps removed while the path still ends in a ``bad`` state.
+def shorten(model: Model, init: int, actions: Sequence[Any], bad: Callable[..., bool],
+            step: bool = False) -> list[Any]:
+    """``actions`` with steps removed while the path still ends in a ``bad`` state (``step``: a bad step).
 
     The result is 1-minimal: leaving out any single remaining step loses the
     bad state (or makes a later step impossible).
     """
-    best = first_hit(model, init, actions, bad)
+    best = first_hit(model, init, actions, bad, step)
     if best is None:
         return list(actions)
     changed = True
@@ -274,7 +335,7 @@ def shorten(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any]
         changed = False
         i = len(best) - 1
         while i >= 0:
-            shorter = first_hit(model, init, best[:i] + best[i + 1:], bad)
+            shorter = first_hit(model, init, best[:i] + best[i + 1:], bad, step)
             if shorter is not None:
                 best = shorter
                 changed = True
@@ -282,8 +343,8 @@ def shorten(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any]
     return best
 
 
-def resample_shorter(model: Model, init: int, actions: Sequence[Any], bad: Callable[[Any], bool],
-                     walks: int, seed: int = 0) -> tuple[int, list[Any]]:
+def resample_shorter(model: Model, init: int, actions: Sequence[Any], bad: Callable[..., bool],
+                     walks: int, seed: int = 0, step: bool = False) -> tuple[int, list[Any]]:
     """A shorter path to a ``bad`` state, found by random walks shorter than ``actions``, or the path given.
 
     Deleting steps cannot turn one scenario into a different, shorter one (a
@@ -305,10 +366,12 @@ def resample_shorter(model: Model, init: int, actions: Sequence[Any], bad: Calla
             steps, _ = mover.moves(state)
             if not steps:
                 break
-            action, state = steps[rng.randrange(len(steps))]
+            action, nxt = steps[rng.randrange(len(steps))]
             path.append(action)
-            if bad(state):
-                best_init, best = start, shorten(model, start, path, bad)
+            hit = bad(state, action, nxt) if step else bad(nxt)
+            state = nxt
+            if hit:
+                best_init, best = start, shorten(model, start, path, bad, step)
                 break
     return best_init, best
 
@@ -339,35 +402,21 @@ def sampled_result(
     result.depth = tally.depth
     result.peak_memory_mb = peak_memory_mb()
     result.complete = False
-    ended_early = interrupted or violation is not None
-    for p in tally.props:
-        if p.kind in LIVENESS_KINDS:
-            result.properties.append(PropertyResult(p.name, p.kind, None, note="liveness: use checker.liveness"))
-        elif p.kind == ALWAYS:
-            if violation is not None and violation[0] == p.name:
-                trace = make_trace(model, violation[1], violation[2], p.name, ALWAYS, note=trace_note)
-                result.properties.append(PropertyResult(p.name, ALWAYS, False, trace))
-            elif ended_early:
-                result.properties.append(PropertyResult(p.name, ALWAYS, None, note="search ended before it was judged"))
-            else:
-                result.properties.append(PropertyResult(p.name, ALWAYS, True, note=f"no violation in {sample}"))
-        elif p.kind == SOMETIMES:
-            if p.name in tally.found:
-                init, actions = tally.found[p.name]
-                if shorten_witnesses:
-                    actions = shorten(model, init, actions, p.condition)
-                trace = make_trace(model, init, actions, p.name, SOMETIMES)
-                result.properties.append(PropertyResult(p.name, SOMETIMES, True, trace))
-            else:
-                result.properties.append(PropertyResult(
-                    p.name, SOMETIMES, None, note=f"not reached in {sample}; sampling is incomplete"))
-    if violation is not None and violation[0] == DEADLOCK:
-        trace = make_trace(model, violation[1], violation[2], DEADLOCK, ALWAYS, note=trace_note)
-        result.properties.append(PropertyResult(DEADLOCK, ALWAYS, False, trace, note="a state with no enabled action"))
-    failed = [p for p in result.properties if p.holds is False]
-    result.counterexample = failed[0].trace if failed else None
-    result.verdict = INTERRUPTED if interrupted else VIOLATION if failed else OK
+    violated, reached = {}, {}
+    if violation is not None:
+        name, init, actions = violation
+        kind = next((p.kind for p in tally.props if p.name == name), ALWAYS)
+        violated[name] = make_trace(model, init, actions, name, kind, note=trace_note)
+    for name, (init, actions) in tally.found.items():
+        if shorten_witnesses:
+            actions = shorten(model, init, actions, next(p for p in tally.props if p.name == name).condition)
+        reached[name] = make_trace(model, init, actions, name, SOMETIMES)
+    fill_verdicts(result, tally.props, violated=violated, reached=reached, liveness={},
+                  ended_early=interrupted or violation is not None, interrupted=interrupted,
+                  scope=f"in {sample}", sampled=True)
     result.notes.append(f"sampled search: {sample}; {tally.runs:,} walks from an initial state")
+    result.extra["sample"] = sample
+    result.coverage = tally.coverage()
     return result
 
 
@@ -404,7 +453,7 @@ def simulate(
     rng = random.Random(seed)
     tally = Tally(model, check_deadlock)
     inits = initial_states(model)
-    mover = Mover(model)
+    mover = Mover(model, tally.step_check())
     kinds = swarm_kinds(model) if swarm else None
     violation: tuple[str, int, list[Any]] | None = None
     interrupted = False
@@ -418,7 +467,7 @@ def simulate(
         interrupted = True
     result = sampled_result(
         model, "simulate", tally, violation, seconds=time.perf_counter() - start, max_depth=depth,
-        sample=f"{runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
+        sample=f"{tally.runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
         trace_note=f"found by random simulation, seed {seed}",
     )
     result.extra.update({"seed": seed, "runs": tally.runs})
@@ -438,18 +487,22 @@ def _walk(mover: Mover, tally: Tally, inits: list[tuple[int, Any]], depth: int,
         bad = tally.violated(state, enabled)
         if bad is not None:
             return bad, init, actions
+        if mover.violation is not None:
+            name, action = mover.violation
+            return name, init, actions + [action]
         if not steps or len(actions) >= depth:
             return None
         if chooser is not None:
             steps = chooser.filter(steps, lambda kind: rng.randrange(SWARM_OFF_ODDS) == 0)
         action, state = steps[rng.randrange(len(steps))]
+        tally.take(action, state)
         actions.append(action)
 
 
 def trace_file_name(trace: Trace, prefix: str = "") -> str:
     """``[prefix-]MODEL-PROPERTY-PARAMS[-WORKER].json``: distinct per model, parameters and xdist worker."""
     params = json.dumps(to_jsonable(trace.params), sort_keys=True, default=str)
-    digest = hashlib.sha256(f"{trace.factory}|{params}".encode()).hexdigest()[:6]
+    digest = hashlib.sha256(f"{trace.model}|{params}".encode()).hexdigest()[:6]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     parts = [prefix, trace.model, trace.property, digest, worker]
     name = "-".join(p for p in parts if p)

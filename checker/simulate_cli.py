@@ -1,9 +1,10 @@
 """``splitbrain simulate``: random walks through a model, reproducible by seed.
 
-Exit codes as for ``check``: 0 no violation found, 1 a property violated
-(the trace is written and replays with ``splitbrain replay``), 2 a usage
-error, 130 interrupted. A ``sometimes`` property not reached by the sample is
-reported as undecided, not as a violation.
+Exit codes (``SIMULATE_EXIT_CODES``): 0 no violation in the walks and every
+witness reached, 1 a property violated (the trace is written and replays with
+``splitbrain replay``), 2 a usage error, 3 no violation but a witness not
+reached or a liveness property (which a sample cannot judge), 130
+interrupted. A sample never says an invariant "holds".
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from splitbrain.checker.commands import add_model_args, add_output_args, build_model, report
+from splitbrain.checker.commands import add_model_args, add_output_args, add_strict_arg, build_model, report
 from splitbrain.models.registry import UsageError
 
 DEFAULT_RUNS = 1000
 DEFAULT_DEPTH = 100
+SIMULATE_EXIT_CODES = """exit codes:
+  0  no violation in the N walks of at most D steps, and every witness reached
+     (a sample proves no invariant: the output says what was sampled)
+  1  a property is violated (the trace is written), or with --strict: a declared
+     action class never taken or a witness not reached
+  2  a usage or model error: one line on stderr
+  3  no violation, but a witness was not reached or a liveness property could not
+     be judged (a sample cannot judge liveness)
+  130  interrupted (Ctrl-C): the figures so far are printed"""
 
 
 def register(sub: Any) -> None:
     """Add ``simulate`` to the command line."""
-    p = sub.add_parser("simulate", help="random walks through a model (fast, no shrinking, reproducible by seed)")
+    p = sub.add_parser("simulate", help="random walks through a model (fast, no shrinking, reproducible by seed)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SIMULATE_EXIT_CODES)
     add_model_args(p)
     p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N",
                    help=f"number of random walks (default {DEFAULT_RUNS})")
@@ -30,6 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--swarm", action="store_true",
                    help="each walk switches off some fault kinds at random, one in four (swarm testing)")
     p.add_argument("--no-deadlock", action="store_true", help="do not report states with no enabled action")
+    add_strict_arg(p)
     add_output_args(p)
     p.set_defaults(func=run)
 

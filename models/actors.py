@@ -46,9 +46,9 @@ value is durable, so crashes do not lose it; forget to declare it durable and
 a restarted server accepts a second value.
 
 >>> from typing import NamedTuple
->>> from models.actors import Actor, ActorModel
->>> from properties.kinds import always
->>> from checker.explore import check
+>>> from splitbrain.models.actors import Actor, ActorModel
+>>> from splitbrain.properties.kinds import always
+>>> from splitbrain.checker.explore import check
 >>> class Stored(NamedTuple):
 ...     value: str | None
 >>> class Server(Actor):
@@ -123,6 +123,13 @@ from splitbrain.traces.format import to_jsonable
 _P, _OW, _CRASH, _LOSS, _DUP, _REORDER, _JUMP, _BYZ = range(len(BUDGETS))
 
 TIMER_MODES = ("nondeterministic", "deadline")
+
+
+def _label(x: Any) -> str:
+    """A message's or timer's name: its first element when it is a tuple, else the value itself."""
+    if isinstance(x, tuple) and x:
+        return str(x[0])
+    return str(x)
 
 
 class World(NamedTuple):
@@ -224,6 +231,10 @@ class Actor(ABC):
 
     # The fields of the node state that survive a crash (NamedTuple or dataclass states).
     durable_fields: tuple[str, ...] = ()
+    # Coverage: the names of the messages this actor receives and of the timers it sets
+    # (a timer's name is its first element when it is a tuple). None: not declared.
+    message_types: tuple[str, ...] | None = None
+    timer_names: tuple[str, ...] | None = None
 
     @abstractmethod
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Any:
@@ -593,6 +604,35 @@ class ActorModel(Model[World, tuple]):
                 for dst, msg in self._universe[b]:
                     if dst not in w.down and dst not in w.byzantine and (b, dst) not in w.cut:
                         yield ("byzantine", b, dst, msg), self._deliver(w, net, b, dst, msg, spent)
+
+    # -- coverage ------------------------------------------------------------------
+    def action_class(self, action: tuple) -> str:
+        """A delivery by message type ("deliver RequestVote"), a timeout by timer name, a fault by its kind."""
+        kind = action[0]
+        if kind == "deliver":
+            return f"deliver {_label(action[3])}"
+        if kind == "timeout":
+            return f"timeout {_label(action[2])}"
+        return kind
+
+    def action_classes(self) -> Sequence[str] | None:
+        """The message and timer classes the actors declare, ticks, and the fault steps the faults enable."""
+        messages: set[str] = set()
+        timers: set[str] = set()
+        for actor in self.actors:
+            messages.update(actor.message_types or ())
+            timers.update(actor.timer_names or ())
+        cfg = self.faults
+        faults = {
+            "drop": cfg.loss != 0, "duplicate": cfg.dup != 0, "reorder": cfg.reorder != 0,
+            "partition": cfg.partition != 0, "one_way": cfg.one_way != 0,
+            "heal": cfg.partition != 0 or cfg.one_way != 0, "crash": cfg.crash != 0,
+            "restart": cfg.restart and cfg.crash != 0, "clock_jump": bool(self._jumps) and cfg.clock_jumps != 0,
+            "byzantine": cfg.byzantine > 0 and cfg.byzantine_msgs != 0,
+        }
+        classes = ([f"deliver {m}" for m in sorted(messages)] + [f"timeout {t}" for t in sorted(timers)]
+                   + (["tick"] if self.max_time else []) + [k for k, on in faults.items() if on])
+        return classes or None
 
     def _cut(self, w: World, cut: frozenset, left: tuple) -> World:
         net = w.net

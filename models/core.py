@@ -14,6 +14,7 @@ checker only calls ``successors``.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from typing import Any, Generic, Iterable, Iterator, Sequence, TypeVar
 
@@ -30,8 +31,16 @@ class Model(ABC, Generic[S, A]):
     action is a normal end of a behaviour, not an error.
     """
 
-    name: str = "model"
+    name: str = "model"  # a subclass that names none is called by its class name
     allow_deadlock: bool = False
+    _name_from_class = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            cls._name_from_class = False
+        elif cls._name_from_class:
+            cls.name = cls.__name__
 
     # -- what every model defines ------------------------------------------
     @abstractmethod
@@ -75,6 +84,20 @@ class Model(ABC, Generic[S, A]):
 
     has_symmetry: bool = False
 
+    def action_class(self, action: A) -> str:
+        """The class of ``action`` that coverage counts (default: its first element, as text)."""
+        if isinstance(action, tuple):
+            return str(action[0]) if action else "()"
+        return str(action)
+
+    def action_classes(self) -> Sequence[str] | None:
+        """Every action class this model can take (None: not declared).
+
+        A declared class that a search never takes is reported as a warning,
+        and fails a ``--strict`` run.
+        """
+        return None
+
     def render(self, state: S) -> Any:
         """A short, JSON-serialisable rendering of ``state`` for traces."""
         return repr(state)
@@ -84,8 +107,30 @@ class Model(ABC, Generic[S, A]):
         return format_action(action)
 
     def params(self) -> dict[str, Any]:
-        """The parameters this model was built with (recorded in traces)."""
-        return dict(getattr(self, "_params", {}))
+        """The parameters this model was built with (recorded in traces): its constructor's arguments.
+
+        A model may set ``self._params`` to record something else.
+        """
+        if hasattr(self, "_params"):
+            return dict(self._params)
+        return dict(getattr(self, "_init_args", {}))
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # Record the constructor's arguments (defaults filled in) for params().
+        self = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(self, *args, **kwargs)
+        except TypeError:  # __init__ will raise the same error
+            return self
+        bound.apply_defaults()
+        recorded: dict[str, Any] = {}
+        for name, p in list(bound.signature.parameters.items())[1:]:
+            if p.kind == p.VAR_KEYWORD:
+                recorded.update(bound.arguments.get(name, {}))
+            elif p.kind != p.VAR_POSITIONAL and name in bound.arguments:
+                recorded[name] = bound.arguments[name]
+        self._init_args = recorded
+        return self
 
 
 def format_action(action: Any) -> str:

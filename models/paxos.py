@@ -34,12 +34,17 @@ Bug variants (``bug=...``), each breaking agreement:
   intersect (for proposing and for deciding that a value is chosen).
 - ``vote_below_promise``: an acceptor votes for a phase 2a message even when
   its ballot is below the acceptor's promise (the promise itself is kept).
+- ``promise_not_kept``: Phase1b sends the promise but does not record it in
+  ``maxBal`` (breaks Msg1bInv).
+- ``vote_at_promise``: Phase2b records the vote under the ballot the acceptor
+  had promised before, not the ballot it voted in (breaks MaxVoteInv).
+- ``two_proposals``: Phase2a does not check that ballot b has no 2a message
+  yet, so a leader proposes two values in one ballot (breaks Msg2aUnique and
+  OneValuePerBallot).
 
-The spec's inductive invariant ``Inv`` is stated conjunct by conjunct for the
-correct algorithm. The bug variants state only what users care about
-(``Consistency`` and the ``ValueChosen`` witness): each bug breaks some ``Inv``
-conjunct steps before two values are chosen, and the trace worth keeping is
-the one that ends in disagreement.
+The spec's inductive invariant ``Inv`` is stated conjunct by conjunct, for the
+correct algorithm and for every bug variant (each conjunct is broken by some
+variant; ``SPEC.breaks`` lists which).
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ BUGS = {
     "ignore_highest_vote": "Phase2a ignores the highest-ballot vote reported in phase 1b",
     "minority_quorum": "any single acceptor is a quorum (quorums need not intersect)",
     "vote_below_promise": "an acceptor votes in a ballot below its promise",
+    "promise_not_kept": "Phase1b sends a promise without recording it in maxBal",
+    "vote_at_promise": "Phase2b records the vote under the acceptor's previous promise, not its ballot",
+    "two_proposals": "Phase2a may send a second 2a message (another value) in the same ballot",
 }
 
 
@@ -158,7 +166,7 @@ class Paxos(Model[State, Action]):
             # b show v safe: v is the value of their highest-ballot vote, or any value
             # if none of them has voted. As in TLC, each witness (the quorum Q and the
             # 1b message carrying the highest vote) is an action instance of its own.
-            if b in proposed or not self.has_quorum[promised[b]]:
+            if (b in proposed and self.bug != "two_proposals") or not self.has_quorum[promised[b]]:
                 continue
             replies = {r[1]: (r[3], r[4]) for r in reports if r[2] == b}
             for v, quorum, via in self._phase2a_witnesses(replies):
@@ -170,10 +178,11 @@ class Paxos(Model[State, Action]):
         for b in started:
             for a, name in enumerate(self.acceptor_names):
                 if b > maxBal[a]:
-                    yield ("Phase1b", name, b), (
-                        _with(maxBal, a, b), maxVBal, maxVal,
-                        msgs | {msg_1b[a, b, maxVBal[a], maxVal[a]]},
-                    )
+                    nxt_msgs = msgs | {msg_1b[a, b, maxVBal[a], maxVal[a]]}
+                    if self.bug == "promise_not_kept":  # (the bug: the promise is not recorded)
+                        yield ("Phase1b", name, b), (maxBal, maxVBal, maxVal, nxt_msgs)
+                    else:
+                        yield ("Phase1b", name, b), (_with(maxBal, a, b), maxVBal, maxVal, nxt_msgs)
 
         # Phase2b(a): on a 2a message at or above its promise, acceptor a votes for
         # its value.
@@ -188,11 +197,13 @@ class Paxos(Model[State, Action]):
                     nxt_bal = maxBal  # (the bug: votes below its promise, keeping the promise)
                 else:
                     continue
-                if nxt_bal is maxBal and maxVBal[a] == b and maxVal[a] == v and vote in msgs:
+                # (the bug vote_at_promise: the vote is recorded under the old promise)
+                vbal = promise if self.bug == "vote_at_promise" else b
+                if nxt_bal is maxBal and maxVBal[a] == vbal and maxVal[a] == v and vote in msgs:
                     yield phase2b, state  # votes again: nothing changes
                 else:
                     yield phase2b, (
-                        nxt_bal, _with(maxVBal, a, b), _with(maxVal, a, v), msgs | {vote},
+                        nxt_bal, _with(maxVBal, a, vbal), _with(maxVal, a, v), msgs | {vote},
                     )
 
     def _phase2a_witnesses(self, replies: dict[int, tuple[int, Any]]) -> list[tuple[str, tuple, Any]]:
@@ -232,8 +243,6 @@ class Paxos(Model[State, Action]):
             sometimes("ValueChosen", verdict("value_chosen"),
                       "some value is chosen in some behaviour"),
         ]
-        if self.bug != "none":
-            return agreement + self.liveness_properties()
         return agreement + [
             always("MaxVoteInv", verdict("max_vote"),
                    "Inv!2: <<maxVBal[a], maxVal[a]>> is a vote of a, or <<-1, None>>"),
@@ -335,9 +344,6 @@ class Paxos(Model[State, Action]):
         for (b, v), mask in voters.items():
             if has_quorum[mask]:
                 chosen.add(v)
-        if self.bug != "none":
-            return _Verdicts(chosen, len(chosen) <= 1, len(chosen) > 0)
-
         # promised[b]: the acceptors with maxBal >= b
         promised = self._promised.get(maxBal)
         if promised is None:
@@ -462,4 +468,7 @@ SPEC = ModelSpec(
               choices=LIVENESS),
     ),
     bugs=dict(BUGS),
+    breaks={"ignore_highest_vote": ("Consistency", "Msg2aSafe", "VotesSafe"), "minority_quorum": ("Consistency",),
+            "vote_below_promise": ("Consistency",), "promise_not_kept": ("Msg1bInv",),
+            "vote_at_promise": ("MaxVoteInv",), "two_proposals": ("Msg2aUnique", "OneValuePerBallot")},
 )

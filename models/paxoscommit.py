@@ -32,6 +32,12 @@ universal quantifier into a conjunction. So Phase2a(bal, rm) yields one
 successor per majority whose phase 1b messages it can use, and Decide yields
 one Abort per (rm, ballot, majority) that decided "aborted" and one Commit per
 combination of the (ballot, majority) witnesses of all RMs' "prepared".
+
+Bug variant (``bug=...``):
+
+- ``commit_on_first_prepared``: the leader announces Commit once some
+  instance has chosen "prepared", skipping the instances not yet decided
+  (breaks TCConsistent and DecisionConsistent).
 """
 
 from __future__ import annotations
@@ -48,14 +54,18 @@ Action = tuple
 
 COMMIT = ("Commit",)
 ABORT = ("Abort",)
+BUGS = {"commit_on_first_prepared": "Commit is announced once some instance chose prepared, not every one"}
 
 
 class PaxosCommit(Model[State, Action]):
     """PaxosCommit.tla with ``rms`` RMs, ``acceptors`` acceptors, ballots 0..max_ballot."""
 
-    def __init__(self, rms: int = 2, acceptors: int = 3, max_ballot: int = 1) -> None:
+    def __init__(self, rms: int = 2, acceptors: int = 3, max_ballot: int = 1, bug: str = "none") -> None:
         if rms < 1 or not 1 <= acceptors <= 10 or max_ballot < 0:
             raise ValueError("need rms >= 1, 1 <= acceptors <= 10 and max_ballot >= 0")
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        self.bug = bug
         self.rms, self.n = rms, acceptors
         self.rm_names = tuple(f"r{i + 1}" for i in range(rms))
         self.acceptor_names = tuple(f"a{i + 1}" for i in range(acceptors))
@@ -183,12 +193,15 @@ class PaxosCommit(Model[State, Action]):
                         for ms in majorities_in[mask]:
                             found.append((key[1], ms))
                 if not found:
+                    if self.bug == "commit_on_first_prepared":  # (the bug: skips an undecided instance)
+                        continue
                     break
                 witnesses.append(found)
             else:
-                nxt = state if commit_sent else (rmState, aState, msgs | {COMMIT})
-                for combo in product(*witnesses):
-                    yield ("Decide", "Commit", combo), nxt
+                if witnesses:
+                    nxt = state if commit_sent else (rmState, aState, msgs | {COMMIT})
+                    for combo in product(*witnesses):
+                        yield ("Decide", "Commit", combo), nxt
             # Abort: one successor per (rm, bal, MS) with Decided(rm, "aborted").
             nxt = None
             for (ins, bal, val), mask in accepted.items():
@@ -340,5 +353,8 @@ SPEC = ModelSpec(
         Param("rms", int, 2, "number of resource managers"),
         Param("acceptors", int, 3, "number of acceptors"),
         Param("max_ballot", int, 1, "ballots are 0..max_ballot"),
+        Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"commit_on_first_prepared": ("TCConsistent", "DecisionConsistent")},
 )

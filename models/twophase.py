@@ -18,6 +18,11 @@ actions and renderings. The model counts states exactly as TLC counts
 TwoPhase.tla: 3 RMs 288 distinct, 1,146 generated, depth 11; 6 RMs 50,816
 distinct; 7 RMs 296,448 distinct, 2,744,706 generated, depth 23.
 
+Bug variant (``bug=...``):
+
+- ``commit_on_first_prepared``: the TM commits once any RM has prepared, not
+  every RM, so another RM may already have aborted (breaks TCConsistent).
+
 The RMs are interchangeable, and :meth:`TwoPhase.canonical` picks exactly one
 state per symmetry class: 80 classes for 3 RMs, 314 for 5 (of 8,832 states).
 """
@@ -37,6 +42,7 @@ COMMIT_MSG = ("Commit",)
 ABORT_MSG = ("Abort",)
 LIVENESS = ("off", "fair", "unfair")  # the liveness parameter's values
 RM_ACTIONS = ("RMPrepare", "RMChooseToAbort", "RMRcvCommitMsg", "RMRcvAbortMsg")
+BUGS = {"commit_on_first_prepared": "the TM commits once any RM has prepared: another RM may have aborted"}
 
 
 class TwoPhase(Model[State, Action]):
@@ -44,9 +50,12 @@ class TwoPhase(Model[State, Action]):
 
     has_symmetry = True  # the RMs are interchangeable
 
-    def __init__(self, rms: int = 3, liveness: str = "off") -> None:
+    def __init__(self, rms: int = 3, liveness: str = "off", bug: str = "none") -> None:
         if rms < 1:
             raise ValueError("rms must be at least 1")
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        self.bug = bug
         if liveness not in LIVENESS:
             raise ValueError(f"liveness must be one of {', '.join(LIVENESS)}")
         self.rms = rms
@@ -72,7 +81,7 @@ class TwoPhase(Model[State, Action]):
 
         if tmState == "init":
             # TMCommit: every RM has prepared, so the TM commits and broadcasts Commit.
-            if tmPrepared == self.all_rms:
+            if tmPrepared == self.all_rms or (self.bug == "commit_on_first_prepared" and tmPrepared):
                 yield ("TMCommit",), (rmState, "committed", tmPrepared, msgs | {COMMIT_MSG})
             # TMAbort: the TM spontaneously aborts and broadcasts Abort.
             yield ("TMAbort",), (rmState, "aborted", tmPrepared, msgs | {ABORT_MSG})
@@ -201,5 +210,8 @@ SPEC = ModelSpec(
     factory=TwoPhase,
     params=(Param("rms", int, 3, "number of resource managers"),
             Param("liveness", str, "off", "also judge EveryRMDecides: under fairness (fair), without (unfair)",
-                  choices=LIVENESS)),
+                  choices=LIVENESS),
+            Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS))),
+    bugs=dict(BUGS),
+    breaks={"commit_on_first_prepared": ("TCConsistent",)},
 )

@@ -1,9 +1,10 @@
 """Consensus properties: Raft's five safety guarantees (Figure 3 of the Raft paper).
 
 Each guarantee is a plain function over the servers' logs and roles, and
-:func:`raft_properties` states them as ``always`` properties (with the
-witnesses that show a model does something) over any model that offers a
-:class:`RaftView`:
+:func:`raft_properties` states them as properties (Leader Append-Only as an
+``always_step`` property, a claim about each step; the others as ``always``
+invariants), with the witnesses that show a model does something, over any
+model that offers a :class:`RaftView`:
 
 - Election Safety: at most one leader can be elected in a given term.
 - Leader Append-Only: a leader never overwrites or deletes entries in its
@@ -18,10 +19,11 @@ witnesses that show a model does something) over any model that offers a
   log entry for the same index.
 
 A log is a tuple of entries, an entry a ``(term, value)`` pair, and indexes
-count from 1 as in the paper. "Committed" is a history variable: the
-``(index, entry, term)`` triples a leader of ``term`` declared committed, in
-the order it happened (nothing in a server's state remembers it after a
-crash, so a model records it as it happens).
+count from 1 as in the paper. "Committed" and "elected" are history
+variables: the ``(index, entry, term)`` triples a leader of ``term`` declared
+committed, and the ``(server, term)`` pairs of every election won (nothing in
+a server's state remembers them after a crash or a step down, so a model
+records them as they happen).
 """
 
 from __future__ import annotations
@@ -29,27 +31,31 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, Iterable, Protocol, Sequence
 
-from splitbrain.properties.kinds import Property, always, sometimes
+from splitbrain.properties.kinds import Property, always, always_step, sometimes
 
 Entry = tuple[int, Any]            # (term, value)
 Log = tuple[Entry, ...]
 Committed = tuple[int, Entry, int]  # (index, entry, term it was committed in)
 
 
-def election_safety(leaders: Iterable[tuple[str, int]]) -> bool:
-    """At most one leader per term; ``leaders`` are the ``(server, term)`` pairs of the leaders."""
-    terms = [term for _, term in leaders]
+def election_safety(elected: Iterable[tuple[str, int]]) -> bool:
+    """At most one server is elected per term; ``elected``: the ``(server, term)`` of each election."""
+    terms = [term for _, term in set(elected)]
     return len(terms) == len(set(terms))
 
 
-def leader_append_only(leaders: Iterable[tuple[Log, Log]]) -> bool:
-    """Every leader's log is exactly what it has built as leader.
+def leader_append_only(before: Iterable[tuple[str, int, Log]], after: Iterable[tuple[str, int, Log]]) -> bool:
+    """On one step, each server leader of the same term before and after only appended to its log.
 
-    Each pair is a leader's log and its history variable: the log it had when
-    it was elected, extended by each entry it appended since. They differ only
-    if something other than an append changed the log of a leader.
+    ``before`` and ``after``: the ``(server, term, log)`` of each leader
+    before and after the step.
     """
-    return all(log == built for log, built in leaders)
+    was = {(sid, term): log for sid, term, log in before}
+    for sid, term, log in after:
+        old = was.get((sid, term))
+        if old is not None and log[:len(old)] != old:
+            return False
+    return True
 
 
 def log_matching(logs: Sequence[Log]) -> bool:
@@ -110,7 +116,10 @@ class RaftView(Protocol):
 
     def servers(self, state: Any) -> Iterable[tuple[str, Any]]:
         """``(id, server)`` of each running server; a server has ``currentTerm``, ``role``,
-        ``log``, ``commitIndex`` and the history variable ``leaderLog``."""
+        ``log`` and ``commitIndex``."""
+
+    def elected(self, state: Any) -> Iterable[tuple[str, int]]:
+        """The ``(server, term)`` of every election won so far, by servers up or crashed."""
 
     def logs(self, state: Any) -> list[Log]:
         """Every server's log, the disk copy for a crashed server."""
@@ -123,7 +132,7 @@ LEADER = "leader"
 
 
 def raft_properties(view: RaftView, leader_change: bool = True) -> list[Property]:
-    """Raft's five safety properties as invariants, and the witnesses, over ``view``.
+    """Raft's five safety properties, and the witnesses, over ``view``.
 
     ``leader_change``: also state the witness CommittedAfterLeaderChange (leave
     it out when the model's bounds allow a single term only).
@@ -132,11 +141,14 @@ def raft_properties(view: RaftView, leader_change: bool = True) -> list[Property
     def leaders(state: Any) -> list[tuple[str, Any]]:
         return [(sid, s) for sid, s in view.servers(state) if s.role == LEADER]
 
+    def leader_logs(state: Any) -> list[tuple[str, int, Log]]:
+        return [(sid, s.currentTerm, s.log) for sid, s in leaders(state)]
+
     props = [
-        always("ElectionSafety", lambda w: election_safety((sid, s.currentTerm) for sid, s in leaders(w)),
-               "at most one leader can be elected in a given term"),
-        always("LeaderAppendOnly", lambda w: leader_append_only((s.log, s.leaderLog) for _, s in leaders(w)),
-               "a leader never overwrites or deletes entries in its log; it only appends"),
+        always("ElectionSafety", lambda w: election_safety(view.elected(w)),
+               "at most one server is ever elected leader in a given term (crashed leaders count)"),
+        always_step("LeaderAppendOnly", lambda w, _, nxt: leader_append_only(leader_logs(w), leader_logs(nxt)),
+                    "on every step, a leader of the same term before and after only appends to its log"),
         always("LogMatching", lambda w: log_matching(view.logs(w)),
                "two logs with an entry of the same index and term are identical up to that index"),
         always("LeaderCompleteness",

@@ -93,7 +93,7 @@ def pingers(n: int = 2, bound: int = 3, **kw: Any) -> ActorModel:
 # -- the worked example ------------------------------------------------------------------
 
 def test_module_docstring_example_runs():
-    failures, tried = doctest.testmod(models.actors, optionflags=doctest.ELLIPSIS)
+    failures, tried = doctest.testmod(splitbrain.models.actors, optionflags=doctest.ELLIPSIS)
     assert tried > 10 and failures == 0
 
 

@@ -165,11 +165,39 @@ def test_pbft_new_primary_must_keep_prepared_requests():
 @pytest.mark.parametrize("name, prop", [
     ("bcastbyz_n3_t1", "Unforg"),
     ("om_n3_m1", "IC2"),
-    ("pbft_small_quorum", "Agreement"),
-    ("pbft_forget_prepared", "Agreement"),
+    ("pbft_small_quorum__Agreement", "Agreement"),
+    ("pbft_forget_prepared__Agreement", "Agreement"),
 ])
 def test_byzantine_corpus_traces_replay(name, prop):
     trace = load(CORPUS / f"{name}.json")
     assert trace.property == prop
     report = replay(trace)
     assert report.reproduced, report.message
+
+
+# -- the mutants' counterexamples show the mistake ---------------------------------------
+
+def test_om_trust_commander_lets_a_traitor_commander_split_the_lieutenants():
+    trace = load(CORPUS / "om_trust_commander__IC1.json")
+    decided = dict(re.findall(r"(L\d) decides (\w+)", " ".join(trace.steps)))
+    assert all(s.startswith("C (traitor)") for s in trace.steps if s.startswith("C "))
+    assert set(decided.values()) == {"attack", "retreat"}  # each obeyed what C told it alone
+
+
+def test_om_majority_without_direct_lets_one_traitor_overrule_a_loyal_commander():
+    trace = load(CORPUS / "om_majority_without_direct__IC2.json")
+    assert trace.steps[0] == "C orders attack" and "L3 decides retreat" in trace.steps[-1]
+    assert "(traitor)" in trace.steps[-1]  # one relayed lie ties the relayed values: RETREAT
+
+
+def test_sm_unchecked_signatures_accepts_an_order_the_loyal_commander_never_signed():
+    trace = load(CORPUS / "sm_unchecked_signatures__IC2.json")
+    assert "C sends L2 attack:C (round 0)" in trace.steps
+    assert any(s.startswith("L1 (traitor) sends L2 retreat:C:L1") for s in trace.steps)
+    assert trace.steps[-1] == "L2 decides retreat (V = {attack, retreat})"
+
+
+def test_sm_no_relay_leaves_loyal_lieutenants_with_different_orders():
+    trace = load(CORPUS / "sm_no_relay__IC1.json")
+    assert "L1 sends nothing to L2 (round 1)" in trace.steps and "L2 sends nothing to L1 (round 1)" in trace.steps
+    assert {"L1 decides retreat (V = {})", "L2 decides attack (V = {attack})"} <= set(trace.steps)

@@ -24,7 +24,7 @@ def test_bfs_finds_shortest_counterexample():
     assert r.verdict == "violation"
     assert r.prop("NotBad").holds is False
     assert r.counterexample.actions == [("jump", 3)]
-    assert replay(r.counterexample).reproduced
+    assert replay(r.counterexample, Counter(n=6, jump=True)).reproduced
 
 
 def test_dfs_explores_same_states_and_finds_violation():
@@ -32,7 +32,7 @@ def test_dfs_explores_same_states_and_finds_violation():
     dfs = check(Counter(n=7, bad=99), "dfs")
     assert (dfs.distinct_states, dfs.states_generated) == (bfs.distinct_states, bfs.states_generated)
     r = check(Counter(n=7), "dfs")
-    assert r.verdict == "violation" and replay(r.counterexample).reproduced
+    assert r.verdict == "violation" and replay(r.counterexample, Counter(n=7)).reproduced
 
 
 def test_fingerprint_mode_counts_and_reports_collision_estimate():
@@ -49,7 +49,7 @@ def test_deadlock_reported_unless_allowed():
     assert r.verdict == "violation"
     assert r.prop("Deadlock").holds is False
     assert r.counterexample.property == "Deadlock" and len(r.counterexample) == 3
-    assert replay(r.counterexample).reproduced
+    assert replay(r.counterexample, Counter(n=4, wrap=False, reset=False, bad=99, goal=3)).reproduced
     assert check(Counter(n=4, wrap=False, reset=False, bad=99, goal=3), check_deadlock=False).verdict == "ok"
     assert check(Counter(n=4, wrap=False, reset=False, bad=99, goal=3, allow_deadlock=True)).verdict == "ok"
 
@@ -71,12 +71,30 @@ def test_keep_going_reports_every_violation():
     assert first.states_generated >= first.distinct_states  # counted up to the stop
 
 
-def test_max_depth_bounds_the_search():
+def test_max_depth_that_cuts_behaviours_leaves_invariants_undecided():
+    # States 0..3 are within 3 steps; state 4 (and the bad state 7) lie beyond: cut, so undecided.
     r = check(Counter(n=10, bad=7, goal=2), max_depth=3)
-    assert r.verdict == "ok"
+    assert r.verdict == "undecided"
     assert r.distinct_states == 4 and r.depth == 4
     assert not r.complete
-    assert "max depth 3" in r.prop("NotBad").note
+    assert r.prop("NotBad").holds is None and "max depth 3" in r.prop("NotBad").note
+    assert r.prop("GoalReached").holds is True
+
+
+def test_max_depth_beyond_the_diameter_decides():
+    # Counter(n=4): states 0..3, the farthest 3 steps away. A bound of 4 steps expands every
+    # state; a bound of 3 leaves state 3 unexpanded, so the search is not complete.
+    for engine in ("bfs", "dfs"):
+        r = check(Counter(n=4, bad=99, goal=3), engine, max_depth=4)
+        assert r.complete and r.verdict == "ok" and r.prop("NotBad").holds is True, engine
+        cut = check(Counter(n=4, bad=99, goal=3), engine, max_depth=3)
+        assert not cut.complete and cut.verdict == "undecided" and cut.distinct_states == 4, engine
+
+
+def test_witness_not_reached_within_max_depth_is_undecided():
+    r = check(Counter(n=10, bad=99, goal=5), max_depth=3)
+    assert r.verdict == "undecided"
+    assert r.prop("GoalReached").holds is None and "not reached within max depth 3" in r.prop("GoalReached").note
 
 
 def test_state_constraint_limits_exploration():
@@ -124,7 +142,7 @@ def test_ctrl_c_stops_cleanly_with_figures_so_far():
 
 def test_progress_lines_go_to_the_given_stream():
     out = io.StringIO()
-    check(Tokens(k=4, m=5), progress=out, progress_interval=0.0)
+    check(Tokens(k=4, m=5), progress=out, progress_interval=1e-9)
     text = out.getvalue()
     assert "distinct" in text and "states/s" in text
 

@@ -74,3 +74,17 @@ def test_list_shows_models_params_and_bugs(capsys):
 def test_bench_rejects_unknown_entry(capsys):
     code, out, err = run(capsys, "bench", "--only", "nosuchentry")
     assert code == 2 and "no benchmark entry" in err
+
+
+def test_bench_only_matches_whole_names_or_globs(capsys):
+    from splitbrain.checker.bench import ENTRIES, select
+
+    names = [e.name for e in ENTRIES]
+    assert len(set(names)) == len(names) and all(" " not in n for n in names)
+    assert [e.name for e in select(["paxos"])] == ["paxos"]  # not paxoscommit
+    assert [e.name for e in select(["paxos*"])] == [n for n in names if n.startswith("paxos")]
+    assert {"paxos", "paxoscommit", "paxos-fp"} <= {e.name for e in select(["paxos*"])}
+    assert [e.name for e in select(["paxos", "twophase-7"])] == ["twophase-7", "paxos"]  # in the table's order
+    code, out, err = run(capsys, "bench", "--only", "pax")  # a substring is no match
+    err = err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "'pax'" in err[0] and "paxoscommit" in err[0]

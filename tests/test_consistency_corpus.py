@@ -1,20 +1,24 @@
-"""Every verdict of the Porcupine corpus (../shared/data/porcupine/EXPECTED.json) reproduced."""
+"""Every verdict of the Porcupine corpus (tests/data/porcupine/EXPECTED.json) reproduced.
+
+The histories and their verdicts are Porcupine's own test data (MIT licence,
+tests/data/porcupine/LICENSE.porcupine; FORMAT.md says where each came from).
+"""
 
 from __future__ import annotations
 
 import collections
+import json
+from pathlib import Path
 
 import pytest
 
 from splitbrain.models.registry import UsageError
-from splitbrain.properties.consistency.bench import bench, corpus, corpus_dir
+from splitbrain.properties.consistency.bench import CORPUS_DIR, bench, corpus
 from splitbrain.properties.consistency.linearizability import check_linearizable
 from splitbrain.properties.consistency.readers import read_history, read_porcupine_etcd
 
-pytestmark = pytest.mark.skipif(not (corpus_dir() / "EXPECTED.json").exists(),
-                                reason="the Porcupine corpus is not next to the repository")
-
-CORPUS = corpus() if (corpus_dir() / "EXPECTED.json").exists() else []
+DATA = Path(__file__).resolve().parent / "data" / "porcupine"
+CORPUS = corpus(DATA)
 
 
 def test_corpus_has_all_108_verdicts():
@@ -25,7 +29,7 @@ def test_corpus_has_all_108_verdicts():
 
 @pytest.mark.parametrize("name,linearizable", CORPUS, ids=[name for name, _ in CORPUS])
 def test_verdict_reproduced(name, linearizable):
-    history, datatype, fmt = read_history(corpus_dir() / name)
+    history, datatype, fmt = read_history(DATA / name)
     assert fmt == ("porcupine-etcd" if name.startswith("jepsen/") else "porcupine-kv")
     verdict = check_linearizable(history, datatype)
     assert verdict.ok is linearizable
@@ -37,7 +41,7 @@ def test_verdict_reproduced(name, linearizable):
 def test_etcd_event_counts_match_format_md():
     """FORMAT.md's totals: how :fail and :info lines are read."""
     counts: collections.Counter[str] = collections.Counter()
-    for path in sorted((corpus_dir() / "jepsen").glob("etcd_*.log")):
+    for path in sorted((DATA / "jepsen").glob("etcd_*.log")):
         if path.name == "etcd_095.log":
             continue
         for op in read_porcupine_etcd(path):
@@ -51,18 +55,34 @@ def test_etcd_event_counts_match_format_md():
 
 def test_the_file_without_a_verdict_is_an_empty_history():
     with pytest.raises(UsageError, match="etcd_095.log: empty history"):
-        read_history(corpus_dir() / "jepsen" / "etcd_095.log")
+        read_history(DATA / "jepsen" / "etcd_095.log")
 
 
 def test_kv_partitioned_and_whole_store_agree_on_a_small_file():
-    history, datatype, _ = read_history(corpus_dir() / "kv" / "c01-bad.txt")
+    history, datatype, _ = read_history(DATA / "kv" / "c01-bad.txt")
     assert not check_linearizable(history, datatype, partition=False).ok
-    history, datatype, _ = read_history(corpus_dir() / "kv" / "c01-ok.txt")
+    history, datatype, _ = read_history(DATA / "kv" / "c01-ok.txt")
     assert check_linearizable(history, datatype, partition=False).ok
 
 
-def test_bench_row(monkeypatch):
-    monkeypatch.setenv("SPLITBRAIN_PORCUPINE_DATA", str(corpus_dir()))
+def test_readme_lincheck_command_on_a_corpus_file(capsys):
+    """README: ``splitbrain lincheck c10-bad.txt --format porcupine-kv --json`` (exit 1: not linearizable)."""
+    from splitbrain.checker.cli import main
+
+    assert main(["lincheck", str(DATA / "kv" / "c10-bad.txt"), "--format", "porcupine-kv", "--json"]) == 1
+    row = json.loads(capsys.readouterr().out)
+    assert (row["format"], row["model"], row["consistency"], row["satisfied"]) == (
+        "porcupine-kv", "kv", "linearizable", False)
+    assert "not linearizable" in row["explanation"]
+
+
+def test_the_bench_reads_the_copy_kept_with_the_tests():
+    """The bench's corpus is tests/data/porcupine of the source checkout it runs from."""
+    assert CORPUS_DIR.parts[-3:] == ("tests", "data", "porcupine")
+    assert (CORPUS_DIR / "EXPECTED.json").read_bytes() == (DATA / "EXPECTED.json").read_bytes()
+
+
+def test_bench_row():
     (row,) = bench()
     assert row["name"] == "lincheck porcupine corpus"
     assert row["files"] == 108

@@ -145,6 +145,26 @@ def test_lincheck_format_and_model_options(tmp_path, capsys):
     assert code == 2 and "register history" in err
 
 
+def test_readme_lincheck_edn_register_sequential(tmp_path, capsys):
+    """README: ``splitbrain lincheck h.edn --model register --consistency sequential``.
+
+    By hand: process 1 reads 0 after process 0's write of 3 completed. No
+    real-time order admits that (not linearizable); ordering the read before
+    the write does (sequentially consistent: the two are different processes).
+    """
+    h = write(tmp_path, "h.edn", """[{:process 0, :type :invoke, :f :write, :value 0}
+{:process 0, :type :ok, :f :write, :value 0}
+{:process 0, :type :invoke, :f :write, :value 3}
+{:process 0, :type :ok, :f :write, :value 3}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 0}]
+""")
+    code, out, _ = lincheck(capsys, h, "--model", "register", "--consistency", "sequential")
+    assert code == 0 and "sequential (register, 3 operations, jepsen-edn" in out
+    code, out, _ = lincheck(capsys, h, "--model", "register")
+    assert code == 1 and "NOT linearizable" in out
+
+
 def test_lincheck_refuses_what_a_model_cannot_judge(tmp_path, capsys):
     code, _, err = lincheck(capsys, write(tmp_path, "kv.txt", KV_OK), "--consistency", "causal")
     assert code == 2 and "kv.txt: causal needs read/write histories" in err

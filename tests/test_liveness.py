@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from splitbrain.checker.commands import format_result
 from splitbrain.checker.explore import check
 from splitbrain.checker.liveness import build_graph, check_liveness, judge
+from splitbrain.models.byzantine.bcastbyz import BcastByz
 from splitbrain.models.core import Model
 from splitbrain.properties.kinds import (
     AFTER_FAULTS, SF, WF, after_faults, always, always_eventually, eventually, leads_to,
@@ -603,7 +604,7 @@ def test_twophase_every_rm_decides_under_fairness():
     result = check(_named(TwoPhase(3, liveness="fair"), "twophase", rms=3, liveness="fair"))
     assert result.verdict == "ok"
     assert result.prop("EveryRMDecides").holds is True
-    assert (result.distinct_states, result.states_generated, result.depth) == (288, 1146, 11)  # TLC's counts
+    assert (result.distinct_states, result.states_generated, result.depth) == (288, 1146, 11)  # TLC: TwoPhase.tla, RM = 3
 
 
 def test_twophase_without_fairness_an_rm_may_wait_forever():
@@ -615,7 +616,7 @@ def test_twophase_without_fairness_an_rm_may_wait_forever():
     assert_lasso(m, r)
     states = execute(m, r.trace.init, r.trace.actions)
     assert "working" in states[-1][0]
-    assert (result.distinct_states, result.states_generated) == (288, 1146)
+    assert (result.distinct_states, result.states_generated) == (288, 1146)  # TLC's counts for TwoPhase.tla, RM = 3
 
 
 def test_twophase_liveness_is_off_by_default():
@@ -638,6 +639,8 @@ def test_paxos_mcliveness_counts_match_tlc():
     from splitbrain.models.paxos import Paxos
 
     result = check(_named(Paxos(1, 1, 1, liveness="fair"), "paxos"))
+    # TLC on MCPaxos.tla (Acceptor = 1, Value = 1, Ballot = 0..1): 25 distinct, 82 generated, depth 9
+    # (tlaplus/Examples manifest, ../shared/reference/README.md); liveness adds no variable.
     assert (result.distinct_states, result.states_generated, result.depth) == (25, 82, 9)
 
 
@@ -690,15 +693,14 @@ def _bcast_properties(fair: bool) -> list:
 @pytest.fixture(scope="module")
 def bcast_graph():
     """bcastByz with N=4, T=1, F=1 (bcastByz.cfg) and its state graph, labelled for both variants."""
-    bcastbyz = pytest.importorskip("splitbrain.models.byzantine.bcastbyz")
-    m = bcastbyz.BcastByz(4, 1, 1)
+    m = BcastByz(4, 1, 1)
     props = _bcast_properties(fair=True) + _bcast_properties(fair=False)
     return m, props, build_graph(m, props)
 
 
 def test_bcastbyz_corr_and_relay_hold_under_weak_fairness_as_in_tlc(bcast_graph):
     m, props, graph = bcast_graph
-    assert len(graph) == 14424  # TLC: 14,424 distinct
+    assert len(graph) == 14424  # TLC: 14,424 distinct (bcastByz.tla, N = 4, T = 1, F = 1; tlaplus/Examples manifest)
     assert graph.transitions + 64 == 227344  # TLC: 227,344 generated, with the 64 initial states
     assert [judge(graph, m, p).holds for p in props[:2]] == [True, True]
 
@@ -732,4 +734,30 @@ def test_command_line_checks_liveness_lists_fairness_and_replays_the_lasso(capsy
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["verdict"] == "ok"
     assert data["fairness"]["EveryRMDecides"] == ["WF(TM)", "WF(RM) for each instance"]
-    assert {"name": "EveryRMDecides", "kind": "eventually", "holds": True, "note": ""} in data["properties"]
+    (decides,) = [p for p in data["properties"] if p["name"] == "EveryRMDecides"]
+    assert (decides["kind"], decides["holds"], decides["note"]) == ("eventually", True, "")
+
+
+# The three commands of README.md's "Liveness" section, as written there.
+README_LIVENESS = [
+    (["check", "paxos", "-p", "acceptors=2", "-p", "values=1", "-p", "max_ballot=1", "-p", "liveness=fair"],
+     "MCLiveness", 0),
+    (["check", "paxos", "-p", "acceptors=2", "-p", "values=1", "-p", "max_ballot=1", "-p", "liveness=unfair"],
+     "MCLiveness", 1),
+    (["check", "twophase", "-p", "liveness=fair"], "EveryRMDecides", 0),
+]
+
+
+@pytest.mark.parametrize("argv,prop,code", README_LIVENESS, ids=["paxos-fair", "paxos-unfair", "twophase-fair"])
+def test_readme_liveness_commands(argv, prop, code, capsys, tmp_path):
+    from splitbrain.checker.cli import main
+
+    trace_file = tmp_path / "trace.json"
+    assert main([*argv, "--json", "--trace-out", str(trace_file)]) == code
+    data = json.loads(capsys.readouterr().out)
+    (judged,) = [p for p in data["properties"] if p["name"] == prop]
+    assert judged["kind"] == "eventually" and judged["holds"] is (code == 0)
+    assert all(p["holds"] for p in data["properties"] if p["name"] != prop)
+    if code == 1:  # "a lasso": a cycle that replays
+        assert json.loads(trace_file.read_text())["loop_start"] is not None
+        assert main(["replay", str(trace_file)]) == 0

@@ -460,8 +460,8 @@ def test_migration_corpus_traces_replay():
     corpus = ROOT / "traces" / "corpus"
     from splitbrain.traces.format import load
 
-    for name, prop in [("migration_cutover_before_catchup", "NoLostWrites"),
-                       ("migration_no_epoch_fence", "SingleOwnerPerEpoch"),
+    for name, prop in [("migration_cutover_before_catchup__NoLostWrites", "NoLostWrites"),
+                       ("migration_no_epoch_fence__SingleOwnerPerEpoch", "SingleOwnerPerEpoch"),
                        ("partitioner_modulo_disruption", "MinimalDisruption")]:
         trace = load(corpus / f"{name}.json")
         assert trace.property == prop and replay(trace).reproduced

@@ -13,9 +13,10 @@ import pytest
 import z3
 
 from splitbrain.checker.cli import main
-from splitbrain.checker.induction import ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, Protocol, insert, prove
+from splitbrain.checker.induction import ENABLED, FAILED, GOAL, INIT, PROVED, STEP, UNKNOWN, check_claim, prove
 from splitbrain.properties import proofs
 from splitbrain.properties.proofs import quorum
+from splitbrain.properties.proofs.language import Protocol, insert
 
 
 def run_cli(capsys, *argv):
@@ -29,7 +30,7 @@ def run_cli(capsys, *argv):
 
 @pytest.mark.parametrize("name", ["quorum", "raft", "twophase"])  # paxos: the next test
 def test_shipped_proof_passes(name):
-    report = proofs.build(name).run(timeout=60)
+    report = prove(proofs.build(name), timeout=60)
     assert report.verdict == PROVED, [(c.label, c.verdict, c.reason) for c in report.checks if c.verdict != PROVED]
     assert report.checks and all(c.verdict == PROVED for c in report.checks)
 
@@ -37,7 +38,7 @@ def test_shipped_proof_passes(name):
 def test_paxos_proof_covers_every_obligation():
     """Init and every action against every conjunct, the goal, and each action's vacuity check."""
     proof = proofs.build("paxos")
-    report = proof.run(timeout=60)
+    report = prove(proof, timeout=60)
     conjuncts, actions = proof.conjunct_names(), proof.action_names()
     assert actions == ["Phase1a", "Phase1b", "Phase2a", "Phase2b"]
     assert len(conjuncts) == 8
@@ -75,7 +76,7 @@ def test_the_drop_table_names_every_paxos_conjunct():
 @pytest.mark.parametrize("dropped", sorted(PAXOS_DROPS))
 def test_dropping_a_paxos_conjunct_gives_a_cti(dropped):
     """Every conjunct is necessary: without it the first failing check is the expected one, with a CTI."""
-    report = proofs.build("paxos").run(drop=dropped, timeout=60, minimise=False, stop_at_first=True)
+    report = prove(proofs.build("paxos"), drop=dropped, timeout=60, minimise=False, stop_at_first=True)
     assert report.verdict == FAILED
     first = report.failures()[0]
     assert (first.kind, first.action, first.conjunct) == PAXOS_DROPS[dropped]
@@ -85,14 +86,14 @@ def test_dropping_a_paxos_conjunct_gives_a_cti(dropped):
 
 def test_dropping_a_redundant_conjunct_still_proves():
     """Raft's VotesForCandidates is true but not needed for election safety: dropping it still proves."""
-    report = proofs.build("raft").run(drop="VotesForCandidates", timeout=60)
+    report = prove(proofs.build("raft"), drop="VotesForCandidates", timeout=60)
     assert report.verdict == PROVED and report.dropped == "VotesForCandidates"
     assert "VotesForCandidates" not in {c.conjunct for c in report.checks}
 
 
 @pytest.mark.parametrize("dropped", ["OneVotePerTerm", "LeaderHasQuorum"])
 def test_raft_needs_one_vote_per_term_and_quorums(dropped):
-    report = proofs.build("raft").run(drop=dropped, timeout=60)
+    report = prove(proofs.build("raft"), drop=dropped, timeout=60)
     first = report.failures()[0]
     assert (first.kind, first.conjunct) == (GOAL, "ElectionSafety")
     assert first.counterexample.sizes["server"] == 2  # two leaders need two servers
@@ -103,10 +104,13 @@ def test_raft_needs_one_vote_per_term_and_quorums(dropped):
 
 def test_wrong_paxos_fails_with_a_minimal_cti():
     """Phase 2a ignoring reported votes: one acceptor, two values, ballots -1 < 0 < 1."""
-    report = proofs.build("paxos", {"bug": "ignore_highest_vote"}).run(timeout=60)
+    report = prove(proofs.build("paxos", {"bug": "ignore_highest_vote"}), timeout=60)
     assert report.verdict == FAILED
     assert [(c.action, c.conjunct) for c in report.failures()] == [("Phase2a", "ProposalSafe")]
     cex = report.failures()[0].counterexample
+    # By hand, the smallest CTI: a vote in ballot 0 reported in ballot 1 (ballots -1 < 0 < 1, -1 the
+    # bottom of "no vote"), a second value to propose instead (two values), and one acceptor whose
+    # singleton quorum reported it; none of these can be smaller.
     assert cex.sizes == {"acceptor": 1, "value": 2, "ballot": 3, "quorum": 1}
     sections = dict(cex.sections)
     assert sections["universe"] == ["acceptors: a1", "values: v1, v2", "ballots: -1 < 0 < 1", "quorum Q1 = {a1}"]
@@ -124,7 +128,7 @@ def test_wrong_paxos_fails_with_a_minimal_cti():
 
 def test_byzantine_2f_counterexample_is_found():
     """Quorums of 2f out of 3f+1 can share no correct node: smallest case f=1, two disjoint pairs of 4."""
-    report = proofs.build("quorum").run()
+    report = prove(proofs.build("quorum"))
     check = report.find("claim", "TwoFQuorumsMissCorrect")
     assert check.verdict == PROVED
     lines = dict(check.counterexample.sections)["sets"]
@@ -140,8 +144,8 @@ def test_byzantine_2f_counterexample_is_found():
 
 
 def test_correct_overlap_fails_for_2f_quorums_and_holds_for_2f_plus_1():
-    assert quorum._check(quorum.correct_overlap("x", lambda f: 2 * f + 1, ""), 10, True).verdict == PROVED
-    bad = quorum._check(quorum.correct_overlap("x", lambda f: 2 * f, ""), 10, True)
+    assert check_claim(quorum.correct_overlap("x", lambda f: 2 * f + 1, ""), 10, True).verdict == PROVED
+    bad = check_claim(quorum.correct_overlap("x", lambda f: 2 * f, ""), 10, True)
     assert bad.verdict == FAILED and bad.counterexample is not None
 
 
@@ -181,7 +185,7 @@ def test_framework_cti_names_action_conjunct_and_parameters():
     first = report.failures()[0]
     assert (first.kind, first.action, first.conjunct) == (STEP, "Acquire", "OneHolder")
     cex = first.counterexample
-    assert cex.sizes == {"node": 2}
+    assert cex.sizes == {"node": 2}  # a holder and a second node that acquires: the fewest that break OneHolder
     sections = dict(cex.sections)
     pre = sections["pre-state (satisfies Inv)"]
     assert pre[0] == "locked = false" and len(pre) == 2 and pre[1] in ("holds(n1)", "holds(n2)")
@@ -197,7 +201,7 @@ def test_framework_reports_initiation_failures():
     check = report.find(INIT, "OneHolder")
     assert check.verdict == FAILED
     assert check.counterexample.title == "an initial state violates OneHolder"
-    assert check.counterexample.sizes == {"node": 2}
+    assert check.counterexample.sizes == {"node": 2}  # everyone holds: OneHolder fails once there are two nodes
 
 
 def test_framework_flags_a_never_enabled_action():
@@ -208,7 +212,7 @@ def test_framework_flags_a_never_enabled_action():
 
 
 def test_framework_gives_unknown_when_out_of_time():
-    report = proofs.build("raft").run(timeout=0.0001)
+    report = prove(proofs.build("raft"), timeout=0.0001)
     assert report.verdict == UNKNOWN
     assert any(c.verdict == UNKNOWN and c.reason for c in report.checks)
 
@@ -278,3 +282,23 @@ def test_cli_help_documents_the_exit_codes(capsys):
     code, out, err = run_cli(capsys, "prove", "--help")
     assert code == 0
     assert "0  proved" in out and "1  a check failed" in out and "3  unknown" in out
+
+
+# The commands of README.md's "Proofs for every cluster size", as written there, and their exit codes.
+README_PROVE = [
+    (["prove", "quorum"], 0, "PROVED: every claim holds"),
+    (["prove", "paxos"], 0, "PROVED: Init => Inv, every action preserves Inv, and Inv => Agreement"),
+    (["prove", "paxos", "--drop", "OneBReportsHighest"], 1,
+     "NEEDED: without OneBReportsHighest, Inv /\\ Phase2a => ProposalSafe' fails"),
+    (["prove", "raft"], 0, "PROVED: Init => Inv, every action preserves Inv, and Inv => ElectionSafety"),
+    (["prove", "twophase"], 0, "PROVED: Init => Inv, every action preserves Inv, and Inv => "),
+]
+
+
+@pytest.mark.parametrize("argv,code,verdict", README_PROVE, ids=[" ".join(a[1:]) for a, _, _ in README_PROVE])
+def test_readme_prove_commands(capsys, argv, code, verdict):
+    got, out, err = run_cli(capsys, *argv)
+    assert got == code
+    assert out.rstrip().splitlines()[-1].startswith(verdict)
+    if code == 1:
+        assert "Phase2a breaks ProposalSafe: a counterexample to induction" in out

@@ -44,11 +44,7 @@ def test_twophase_6_rms_matches_the_specs_comment():
     assert r.verdict == "ok"
 
 
-@pytest.mark.slow
-def test_twophase_7_rms_matches_tlc():
-    r = check(TwoPhase(rms=7))
-    assert counts(r) == (296448, 2744706, 23)
-    assert r.verdict == "ok"
+# TwoPhase with 7 RMs (TLC: 296,448 / 2,744,706 / 23) is the bench entry twophase-7, which fails on a mismatch.
 
 
 # -- TwoPhase under symmetry ---------------------------------------------------------
@@ -154,7 +150,8 @@ def _literal_inv(model, state):
     }
 
 
-@pytest.mark.parametrize("bug", ["none", "ignore_highest_vote", "minority_quorum", "vote_below_promise"])
+@pytest.mark.parametrize("bug", ["none", "ignore_highest_vote", "minority_quorum", "vote_below_promise",
+                                 "promise_not_kept", "vote_at_promise"])
 def test_paxos_invariants_agree_with_a_literal_translation_of_inv(bug):
     # The properties of the correct model, judged on the states of each variant
     # (where the bugs make some conjuncts false).
@@ -176,11 +173,7 @@ def test_paxos_invariants_agree_with_a_literal_translation_of_inv(bug):
 
 # -- PaxosCommit -------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_paxoscommit_2_rms_3_acceptors_ballots_0_1_matches_tlc():
-    r = check(PaxosCommit(rms=2, acceptors=3, max_ballot=1))
-    assert counts(r) == (1321761, 16959159, 28)
-    assert r.verdict == "ok"
+# PaxosCommit as shipped (TLC: 1,321,761 / 16,959,159 / 28) is the bench entry paxoscommit, which fails on a mismatch.
 
 
 def _literal_paxoscommit_successors(model, state):

@@ -84,7 +84,7 @@ def test_finds_violation_and_cuts_the_walk_at_the_first_bad_state():
     assert trace.property == "AvoidBad" and "seed 1" in trace.note
     assert trace.states[-1] == {"x": 4} and {"x": 4} not in trace.states[:-1]
     assert ("stay",) not in trace.actions  # stuttering steps are never taken
-    assert replay(trace).reproduced
+    assert replay(trace, Ring()).reproduced
     assert result.prop("GoalReached").holds is None or result.prop("GoalReached").holds is True
 
 
@@ -104,13 +104,17 @@ def test_same_seed_same_walks_and_a_fresh_seed_is_recorded():
 
 
 def test_sampled_verdicts():
+    # The witness Never cannot be reached: the run is undecided (exit 3), never "ok".
     result = simulate(Ring(bad=99), runs=100, depth=20, seed=5)
-    assert result.verdict == "ok" and result.complete is False
-    assert result.prop("AvoidBad").holds is True
-    assert "no violation in 100 random walks of up to 20 steps" in result.prop("AvoidBad").note
-    assert result.prop("GoalReached").holds is True and replay(result.prop("GoalReached").trace).reproduced
+    assert result.verdict == "undecided" and result.complete is False
+    avoid = result.prop("AvoidBad")
+    assert avoid.holds is None and avoid.sampled and not avoid.undecided  # a sample never says "holds"
+    assert avoid.status == "no violation found"
+    assert "no violation in 100 random walks of up to 20 steps" in avoid.note
+    assert result.prop("GoalReached").holds is True and replay(result.prop("GoalReached").trace, Ring(bad=99)).reproduced
     never = result.prop("Never")
-    assert never.holds is None and "sampling is incomplete" in never.note
+    assert never.holds is None and never.undecided and "not reached in 100 random walks" in never.note
+    assert [p.name for p in result.undecided] == ["Never"]
     assert result.distinct_states == 8 and result.states_generated == 100 * 21
     assert result.depth == 21 and result.extra["runs"] == 100
 
@@ -118,7 +122,8 @@ def test_sampled_verdicts():
 def test_walks_stay_within_the_boundary():
     # Cells 3..5 are outside the boundary, so the bad cell 4 is never visited (as in check).
     result = simulate(Ring(limit=2), runs=200, depth=50, seed=2)
-    assert result.verdict == "ok" and result.distinct_states == 5
+    assert result.verdict == "undecided" and result.distinct_states == 5  # undecided: Never is not reached
+    assert result.prop("AvoidBad").status == "no violation found"
 
 
 def test_walk_ends_at_a_fixed_point_and_deadlock_is_reported():
@@ -126,7 +131,7 @@ def test_walk_ends_at_a_fixed_point_and_deadlock_is_reported():
     assert fixed.verdict == "ok" and fixed.depth == 4 and fixed.states_generated == 5 * 4
     dead = simulate(Halt(deadlock=True), runs=5, depth=50, seed=0)
     assert dead.verdict == "violation" and dead.prop("Deadlock").holds is False
-    assert dead.counterexample.actions == [("inc",)] * 3 and replay(dead.counterexample).reproduced
+    assert dead.counterexample.actions == [("inc",)] * 3 and replay(dead.counterexample, Halt(deadlock=True)).reproduced
     assert simulate(Halt(deadlock=True), runs=5, depth=50, seed=0, check_deadlock=False).verdict == "ok"
 
 
@@ -197,7 +202,9 @@ def test_trace_file_names_carry_parameters_and_worker(monkeypatch):
 @pytest.mark.parametrize("bug", ["ignore_highest_vote", "minority_quorum", "vote_below_promise"])
 def test_paxos_bugs_found_by_simulation(bug):
     result = simulate(registry.build("paxos", {"bug": bug}), runs=500, depth=50, seed=1)
-    assert result.verdict == "violation" and result.prop("Consistency").holds is False
+    # a property the flag is declared to break (Consistency, or one of Inv's conjuncts)
+    assert result.verdict == "violation"
+    assert {p.name for p in result.violated} & set(registry.get("paxos").breaks[bug])
     assert replay(result.counterexample).reproduced
 
 
@@ -212,9 +219,16 @@ def test_cli_simulate(tmp_path, monkeypatch, capsys):
     assert main(argv + ["--json", "--trace-out", str(tmp_path / "again.json")]) == 1
     capsys.readouterr()
     assert load(tmp_path / "again.json").actions == load(out).actions
-    assert main(["simulate", "twophase", "--runs", "50", "--depth", "20", "--seed", "1"]) == 0
+    # 50 walks miss the witness AllCommitted (undecided, exit 3); 300 reach it (exit 0).
+    assert main(["simulate", "twophase", "--runs", "50", "--depth", "20", "--seed", "1"]) == 3
     text = capsys.readouterr().out
-    assert "engine simulate" in text and "Verdict: ok" in text
+    assert "AllCommitted" in text and "Verdict: undecided" in text
+    assert main(["simulate", "twophase", "--runs", "300", "--depth", "20", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "engine simulate" in text and "holds" not in text
+    assert "Verdict: ok: no violation in 300 random walks of up to 20 steps (seed 1), and every witness reached" in text
+    assert main(["simulate", "twophase", "--runs", "50", "--depth", "20", "--seed", "1", "--strict"]) == 1
+    assert "strict: witness AllCommitted was not reached" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [

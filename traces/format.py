@@ -1,25 +1,32 @@
 """Counterexamples as data: the versioned JSON trace format.
 
-A trace records which model (name, factory and parameters) and faults it ran
-with, the property it violates, the actions from an initial state, and a short
+A trace records which model (by name) and parameters it ran with, the
+property it violates, the actions from an initial state, and a short
 rendering of each state. Actions are stored as JSON arrays and read back as
 tuples, so a replayed action compares equal to the one the model produced.
+
+A trace names its model but never the code to run: replay finds the model by
+that name in the registry or the project config, or is told ``--model
+file.py:Class``. The ``factory`` field older files carry is ignored.
 
 Format (version 1)::
 
     {"format": "splitbrain-trace", "version": 1,
-     "model": "paxos", "factory": "splitbrain.models.paxos:Paxos", "params": {...},
+     "model": "paxos", "params": {...},
      "property": "Consistency", "kind": "always",
      "init": 0,                      # index of the initial state, in init_states() order
      "actions": [[...], ...],
      "steps": ["one line per action", ...],
      "states": [rendering of state 0, state 1, ...],
-     "loop_start": null}             # for a lasso: index of the state the cycle returns to
+     "loop_start": null,             # for a lasso: index of the state the cycle returns to
+     "note": "", "extra": {...}}
 """
-
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +50,6 @@ class Trace:
     actions: list[Any]
     states: list[Any]
     steps: list[str]
-    factory: str = ""
     init: int = 0
     loop_start: int | None = None
     note: str = ""
@@ -60,11 +66,34 @@ class Trace:
         return data
 
     def save(self, path: str | Path) -> Path:
-        """Write the trace as JSON (creating parent folders)."""
+        """Write the trace as JSON (creating parent folders); the file appears whole or not at all."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        text = json.dumps(self.to_json(), indent=1, default=str) + "\n"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
+
+    def digest(self) -> str:
+        """A short sha256 of model, parameters, property and actions: equal traces, equal digests."""
+        key = json.dumps([self.model, to_jsonable(self.params), self.property, to_jsonable(self.actions)],
+                         sort_keys=True, default=str)
+        return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+    def file_name(self, prefix: str = "") -> str:
+        """``[PREFIX-]MODEL-PROPERTY-HASH8.json``: traces that differ never share a name."""
+        name = "-".join(p for p in (prefix, self.model, self.property, self.digest()) if p)
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name) + ".json"
+
+    def __str__(self) -> str:
+        """The numbered story ``splitbrain check`` prints."""
+        from splitbrain.traces.render import render_trace
+
+        return render_trace(self)
 
 
 def to_jsonable(x: Any) -> Any:
@@ -98,15 +127,37 @@ def load(path: str | Path) -> Trace:
 
 
 def from_json(data: Any, where: str = "trace") -> Trace:
-    """A Trace from its parsed JSON form; TraceError names what is wrong."""
+    """A Trace from its parsed JSON form; TraceError names the first field that is wrong.
+
+    Every field is checked for its type, so that an edited file is reported
+    here, in one line, and never reaches the model. ``factory`` is ignored.
+    """
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TraceError(f"{where}: not a splitbrain trace (no \"format\": \"{FORMAT}\")")
-    if data.get("version") != VERSION:
-        raise TraceError(f"{where}: trace version {data.get('version')!r} is not supported (expected {VERSION})")
+    version = data.get("version")
+    if version != VERSION or isinstance(version, bool):
+        raise TraceError(f"{where}: trace version {version!r} is not supported (expected {VERSION})")
     required = {"model": str, "params": dict, "property": str, "kind": str, "actions": list}
     for key, typ in required.items():
         if not isinstance(data.get(key), typ):
-            raise TraceError(f"{where}: field {key!r} missing or not a {typ.__name__}")
+            raise TraceError(f"{where}: field {key!r} missing or not a {_type_name(typ)}")
+    optional = {"states": list, "steps": list, "init": int, "loop_start": int, "note": str, "extra": dict}
+    for key, typ in optional.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, typ) or isinstance(value, bool)):
+            raise TraceError(f"{where}: field {key!r} is not a {_type_name(typ)}")
+    if not data["model"]:
+        raise TraceError(f"{where}: field 'model' is empty")
+    for i, action in enumerate(data["actions"], 1):
+        if not isinstance(action, list) or not _plain(action):
+            raise TraceError(f"{where}: action {i} is not a list of numbers, strings and lists")
+    if not all(isinstance(s, str) for s in data.get("steps") or []):
+        raise TraceError(f"{where}: field 'steps' is not a list of strings")
+    init, loop_start = data.get("init") or 0, data.get("loop_start")
+    if init < 0:
+        raise TraceError(f"{where}: field 'init' is negative")
+    if loop_start is not None and not 0 <= loop_start <= len(data["actions"]):
+        raise TraceError(f"{where}: field 'loop_start' {loop_start} is not a state of the trace")
     return Trace(
         model=data["model"],
         params=data["params"],
@@ -115,9 +166,19 @@ def from_json(data: Any, where: str = "trace") -> Trace:
         actions=[to_action(a) for a in data["actions"]],
         states=list(data.get("states") or []),
         steps=list(data.get("steps") or []),
-        factory=str(data.get("factory") or ""),
-        init=int(data.get("init") or 0),
-        loop_start=data.get("loop_start"),
-        note=str(data.get("note") or ""),
+        init=init,
+        loop_start=loop_start,
+        note=data.get("note") or "",
         extra=dict(data.get("extra") or {}),
     )
+
+
+def _type_name(typ: type) -> str:
+    return {dict: "JSON object", list: "list", str: "string", int: "integer"}.get(typ, typ.__name__)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is made only of numbers, strings, booleans, null and lists (an action's shape)."""
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))

@@ -23,6 +23,9 @@ def changes(before: Any, after: Any) -> list[str]:
                 continue
             if isinstance(old, dict) and isinstance(new, dict):
                 lines.extend(f"{key}.{line}" for line in changes(old, new))
+            elif isinstance(old, list) and isinstance(new, list) and _few_positions(old, new):
+                lines.extend(f"{key}[{i}]: {_short(a, 60)} -> {_short(b, 60)}"
+                             for i, (a, b) in enumerate(zip(old, new)) if a != b)
             elif isinstance(old, list) and isinstance(new, list) and len(old) + len(new) > 2:
                 lines.append(f"{key}: {_list_change(old, new)}")
             else:
@@ -31,6 +34,11 @@ def changes(before: Any, after: Any) -> list[str]:
     if before == after:
         return []
     return [f"{_short(before, 60)} -> {_short(after, 60)}"]
+
+
+def _few_positions(old: list, new: list) -> bool:
+    """Whether a list kept its length and changed at one or two positions (one entry per process, say)."""
+    return len(old) == len(new) and sum(a != b for a, b in zip(old, new)) <= 2
 
 
 def _list_change(old: list, new: list) -> str:

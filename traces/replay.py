@@ -11,14 +11,14 @@ an after-faults assumption, is fair, and that the property fails along it.
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from splitbrain.models.core import Model, format_action
-from splitbrain.properties.kinds import ALWAYS, LIVENESS_KINDS, SOMETIMES
-from splitbrain.traces.format import Trace, to_jsonable
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SOMETIMES
+from splitbrain.properties.lasso import judge_lasso
+from splitbrain.traces.format import Trace, TraceError, to_jsonable
 
 
 class Divergence(Exception):
@@ -65,9 +65,8 @@ def make_trace(
     """A Trace for ``actions`` from initial state ``init``, with renderings."""
     states = execute(model, init, actions)
     steps = [model.describe(states[i], a, states[i + 1]) for i, a in enumerate(actions)]
-    cls = type(model)
     claims = {p.name: p.description for p in model.properties() if p.description}
-    return Trace(
+    trace = Trace(
         model=model.name,
         params=model.params(),
         property=prop,
@@ -75,40 +74,42 @@ def make_trace(
         actions=list(actions),
         states=[to_jsonable(model.render(s)) for s in states],
         steps=steps,
-        factory=f"{cls.__module__}:{cls.__qualname__}",
         init=init,
         loop_start=loop_start,
         note=note,
         extra={"claim": claims[prop]} if prop in claims else {},
     )
+    trace.made_from = model  # in memory only: replay(trace) uses it; a trace read from a file never has it
+    return trace
 
 
-def model_for(trace: Trace) -> Model:
-    """A fresh model built from the trace's model name (or factory) and parameters."""
+def model_for(trace: Trace, model: str | None = None, config: Any = None) -> Model:
+    """A fresh model for ``trace``, built with the trace's parameters.
+
+    The model is the one the trace names, looked up in the registry or the
+    project config (``config``, default: found from the current directory),
+    or ``model`` (a name, ``file.py:Class`` or ``module:Class``) when given:
+    nothing the trace says is ever imported. Parameters must have their types
+    (UsageError otherwise).
+    """
     from splitbrain.models import registry
 
-    if trace.model in registry.specs():
-        params, extra = dict(trace.params), {}
-        spec = registry.get(trace.model)
-        if spec.faults:  # actor models record their faults and network as params
-            declared = {p.name for p in spec.params}
-            extra = {k: params.pop(k) for k in ("faults", "network") if k in params and k not in declared}
-        return registry.build(trace.model, params, **extra)
-    if trace.factory and ":" in trace.factory:
-        mod, _, qual = trace.factory.partition(":")
-        try:
-            obj: Any = importlib.import_module(mod)
-            for part in qual.split("."):
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError):
+    ref = model or trace.model
+    if model is None:
+        config = config if config is not None else registry.project_config()
+        if trace.model not in registry.specs() and trace.model not in config.models:
             raise registry.UsageError(
-                f"trace names model {trace.model!r} with factory {trace.factory!r}, which cannot be imported"
-            ) from None
-        model = obj(**trace.params)
-        model.name = trace.model
-        model._params = dict(trace.params)
-        return model
-    raise registry.UsageError(f"unknown model {trace.model!r} in trace")
+                f"the trace's model {trace.model!r} is neither built in nor in the project config: "
+                "replay with --model path/to/file.py:Class (or name it under [tool.splitbrain] models)")
+    spec = registry.get(ref, config)
+    params, extra = dict(trace.params), {}
+    if spec.faults:  # actor models record their faults and network as params
+        declared = {p.name for p in spec.params}
+        extra = {k: params.pop(k) for k in ("faults", "network") if k in params and k not in declared}
+        for key, value in extra.items():
+            if not isinstance(value, str):
+                raise registry.UsageError(f"parameter {key}={value!r}: expected str")
+    return registry.build(ref, params, config=config, typed=True, **extra)
 
 
 @dataclass
@@ -126,12 +127,17 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def replay(trace: Trace, model: Model | None = None) -> ReplayReport:
-    """Re-execute ``trace`` and check that it reproduces its recorded property outcome."""
-    model = model or model_for(trace)
+    """Re-execute ``trace`` and check that it reproduces its recorded property outcome.
+
+    ``model`` defaults to the model a trace made in this process was made
+    from, else to :func:`model_for`'s. A trace whose initial state index is
+    out of range raises TraceError (the file was edited).
+    """
+    model = model or getattr(trace, "made_from", None) or model_for(trace)
     try:
         states = [initial_state(model, trace.init)]
     except Divergence as exc:
-        return ReplayReport(False, str(exc), 0)
+        raise TraceError(f"trace init {trace.init}: {exc}") from None
     if trace.states and not _same(model.render(states[0]), trace.states[0]):
         return ReplayReport(False, "the initial state differs from the trace's", 0)
     for i, action in enumerate(trace.actions, 1):
@@ -167,9 +173,14 @@ def _judge(model: Model, trace: Trace, states: list[Any]) -> ReplayReport:
         if not prop.condition(final):
             return ReplayReport(False, f"{prop.name} is not reached in the last state", len(states) - 1, states)
         return ReplayReport(True, f"{prop.name} reached at step {len(states) - 1}, as recorded", None, states)
+    if prop.kind == ALWAYS_STEP:
+        if len(states) < 2:
+            return ReplayReport(False, f"{prop.name} is a step property: its trace must end with a step", 0, states)
+        if prop.condition(states[-2], trace.actions[-1], states[-1]):
+            return ReplayReport(False, f"{prop.name} holds on the last step: the violation is not reproduced",
+                                len(states) - 1, states)
+        return ReplayReport(True, f"{prop.name} violated by step {len(states) - 1}, as recorded", None, states)
     if prop.kind in LIVENESS_KINDS:
-        from splitbrain.checker.liveness import judge_lasso
-
         ok, message = judge_lasso(model, prop, states, list(trace.actions), trace.loop_start)
         return ReplayReport(ok, message, None, states)
     return ReplayReport(False, f"{prop.name} is a {prop.kind} property, which this trace format cannot judge", None, states)

@@ -28,6 +28,14 @@ The spec assumes N > 3T; the model accepts N <= 3T so that the checker can
 show why the assumption is needed (N=3, T=1, F=1 with ``InitNoBcast``: a
 single Byzantine ECHO makes a correct process accept, violating ``Unforg``).
 
+Bug variants (``bug=...``), each a mistake in an implementation of the spec:
+
+- ``forged_echo``: a correct process takes an ECHO of a correct process that
+  never sent it (the channel does not authenticate the sender); default
+  ``init=nobcast``: breaks TypeOK (rcvd within sent and ByzMsgs) and Unforg.
+- ``independent_faulty``: Init picks the faulty processes independently of
+  the correct ones, so the two sets may overlap (breaks FCConstraints).
+
 The liveness properties of the spec (CorrLtl, RelayLtl, UnforgLtl) are
 temporal; the fair action of ``Spec`` is a correct step that receives only
 from correct senders (``receive(..., include_byz=False)`` followed by ``upon``).
@@ -44,6 +52,10 @@ from splitbrain.properties.kinds import Property, always, sometimes
 
 ECHO = "ECHO"
 PC_VALUES = ("V0", "V1", "SE", "AC")
+BUGS = {
+    "forged_echo": "a correct process takes an ECHO no correct process sent (default init=nobcast)",
+    "independent_faulty": "Init picks Faulty independently of Corr: the sets may overlap",
+}
 
 
 class State(NamedTuple):
@@ -60,7 +72,12 @@ Action = tuple
 class BcastByz(Model[State, Action]):
     """bcastByz.tla with constants ``n``, ``t``, ``f``."""
 
-    def __init__(self, n: int = 4, t: int = 1, f: int = 1, init: str = "any") -> None:
+    def __init__(self, n: int = 4, t: int = 1, f: int = 1, init: str | None = None, bug: str = "none") -> None:
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        self.bug = bug
+        if init is None:
+            init = "nobcast" if bug == "forged_echo" else "any"
         if n < 1:
             raise ValueError("n must be at least 1")
         if not 0 <= f <= t:
@@ -80,6 +97,10 @@ class BcastByz(Model[State, Action]):
             # N - F processes are correct, but their identities are unknown.
             for corr in combinations(self.procs, self.n - self.f):
                 corr_set = frozenset(corr)
+                if self.bug == "independent_faulty":  # (the bug: Faulty is not Proc \ Corr)
+                    for faulty in combinations(self.procs, self.f):
+                        yield State(pc, no_rcvd, frozenset(), corr_set, frozenset(faulty))
+                    continue
                 yield State(pc, no_rcvd, frozenset(), corr_set, frozenset(self.procs) - corr_set)
 
     # -- Next -------------------------------------------------------------------
@@ -102,6 +123,8 @@ class BcastByz(Model[State, Action]):
     def receive(self, state: State, p: int, include_byz: bool) -> Iterator[tuple[tuple[int, ...], frozenset]]:
         """Receive(p, includeByz): each subset of the sent (and Byzantine) ECHOs, with p's new rcvd."""
         pool = set(state.sent)
+        if self.bug == "forged_echo":  # (the bug: any correct process's ECHO, sent or not)
+            pool |= {(q, ECHO) for q in state.corr}
         if include_byz:
             pool |= self.byz_msgs(state)
         senders = sorted(q for q, _ in pool)
@@ -131,6 +154,10 @@ class BcastByz(Model[State, Action]):
     def byz_msgs(self, state: State) -> frozenset:
         """ByzMsgs == Faulty \\X {"ECHO"}: the ECHOs Byzantine processes can send."""
         return frozenset((q, ECHO) for q in state.faulty)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters, with ``init`` resolved (its default depends on the bug)."""
+        return {**super().params(), "init": self.init}
 
     # -- properties -------------------------------------------------------------
     def properties(self) -> list[Property]:
@@ -205,7 +232,10 @@ SPEC = ModelSpec(
         Param("n", int, 4, "number of processes N"),
         Param("t", int, 1, "the assumed bound T on faulty processes (the spec assumes N > 3T)"),
         Param("f", int, 1, "number of faulty (Byzantine) processes F, F <= T"),
-        Param("init", str, "any", "any: Init (bcastByz.cfg); nobcast: InitNoBcast, checks Unforg",
-              choices=("any", "nobcast")),
+        Param("init", str, None, "any: Init (bcastByz.cfg); nobcast: InitNoBcast, checks Unforg "
+              "(default: any; nobcast for bug=forged_echo)", choices=("any", "nobcast")),
+        Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"forged_echo": ("TypeOK", "Unforg"), "independent_faulty": ("FCConstraints",)},
 )

@@ -24,7 +24,15 @@ The loyal commander picks its order by firing one of its two timers.
 
 Interactive consistency: IC1, all loyal lieutenants obey the same order;
 IC2, if the commander is loyal, every loyal lieutenant obeys its order.
-OM(m) satisfies both when n > 3m: n = 4, m = 1 holds; n = 3, m = 1 does not.
+OM(m) satisfies both when n > 3m: n = 4, m = 1 holds; n = 3, m = 1 does not
+(a configuration outside the theorem, not a bug: its trace is in the corpus).
+
+Bug variants (``bug=...``), mistakes in the lieutenant's decision:
+
+- ``trust_commander``: a lieutenant obeys the value the commander sent it,
+  ignoring what the others relay (breaks IC1 under a traitor commander).
+- ``majority_without_direct``: the majority is taken over the relayed values
+  only, leaving out the value received directly (breaks IC2).
 """
 
 from __future__ import annotations
@@ -40,6 +48,10 @@ from splitbrain.properties.kinds import Property, always, sometimes
 ATTACK, RETREAT = "attack", "retreat"
 VALUES = (ATTACK, RETREAT)
 COMMANDER = "C"
+BUGS = {
+    "trust_commander": "a lieutenant obeys the commander's value, ignoring the relayed ones",
+    "majority_without_direct": "the majority leaves out the value received directly",
+}
 
 Path = tuple[str, ...]
 
@@ -97,8 +109,8 @@ class CommanderActor(Actor):
 class LieutenantActor(Actor):
     """Passes on what it hears (OM(m - 1)) and decides by majority once it has heard everything."""
 
-    def __init__(self, lieutenants: tuple[str, ...], m: int) -> None:
-        self.lieutenants, self.m = lieutenants, m
+    def __init__(self, lieutenants: tuple[str, ...], m: int, bug: str = "none") -> None:
+        self.lieutenants, self.m, self.bug = lieutenants, m, bug
 
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Lieutenant:
         return Lieutenant(frozenset(), None)
@@ -127,9 +139,11 @@ class LieutenantActor(Actor):
     def decision(self, heard: dict[Path, str], me: str, path: Path) -> str:
         """``me``'s outcome of the OM instance whose commander ends ``path``."""
         direct = heard.get(path, RETREAT)
-        if len(path) == self.m + 1:  # OM(0): use the value received
+        if len(path) == self.m + 1 or self.bug == "trust_commander":  # OM(0): use the value received
             return direct
         subs = [self.decision(heard, me, path + (j,)) for j in self.lieutenants if j != me and j not in path]
+        if self.bug == "majority_without_direct":
+            return majority(subs)  # (the bug: the direct value is left out)
         return majority([direct] + subs)
 
     def byzantine_messages(self, node_id: str, nodes: tuple[str, ...]) -> Iterable[tuple[str, Any]]:
@@ -155,7 +169,10 @@ class LieutenantActor(Actor):
 class OralMessages(ActorModel):
     """OM(m) with ``n`` generals (commander C, lieutenants L1..Ln-1) and m traitors."""
 
-    def __init__(self, n: int = 4, m: int = 1) -> None:
+    def __init__(self, n: int = 4, m: int = 1, bug: str = "none") -> None:
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        self.bug = bug
         if n < 2:
             raise ValueError("n must be at least 2 (a commander and a lieutenant)")
         if not 0 <= m <= n - 2:
@@ -164,12 +181,12 @@ class OralMessages(ActorModel):
         lieutenants = tuple(f"L{i}" for i in range(1, n))
         self.lieutenants = lieutenants
         nodes: dict[str, Actor] = {COMMANDER: CommanderActor(lieutenants)}
-        lieutenant = LieutenantActor(lieutenants, m)
+        lieutenant = LieutenantActor(lieutenants, m, bug)
         nodes.update({j: lieutenant for j in lieutenants})
         super().__init__(nodes, faults=f"byzantine={m}" if m else None)
 
     def params(self) -> dict[str, Any]:
-        return {"n": self.n, "m": self.m}
+        return {"n": self.n, "m": self.m, "bug": self.bug}
 
     # -- properties -------------------------------------------------------------
     def properties(self) -> list[Property]:
@@ -235,5 +252,8 @@ SPEC = ModelSpec(
     params=(
         Param("n", int, 4, "number of generals (one commander, n - 1 lieutenants)"),
         Param("m", int, 1, "rounds of relaying, and the number of traitors the checker picks"),
+        Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"trust_commander": ("IC1",), "majority_without_direct": ("IC2",)},
 )

@@ -379,4 +379,5 @@ SPEC = ModelSpec(
         Param("requests", int, 2, "distinct client requests a, b, ..."),
     ),
     bugs=BUGS,
+    breaks={"small_quorum": ("Agreement",), "forget_prepared": ("Agreement",)},
 )

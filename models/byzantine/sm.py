@@ -25,6 +25,14 @@ State: ``traitors``, the commander's ``order``, ``inbox`` (the set of signed
 messages delivered by each batch so far, in schedule order) and ``decided``.
 A signed message is ``(value, signers)``. SM(m) satisfies IC1 and IC2 for
 any number of generals with at most m traitors: n = 3, m = 1 holds.
+
+Bug variants (``bug=...``):
+
+- ``no_relay``: a loyal lieutenant does not pass on the values it accepts
+  (breaks IC1 under a traitor commander).
+- ``unchecked_signatures``: lieutenants accept a message without verifying
+  its signatures, so a traitor can put words in the loyal commander's mouth
+  (breaks IC2).
 """
 
 from __future__ import annotations
@@ -40,6 +48,10 @@ from splitbrain.properties.kinds import Property, always, sometimes
 
 Signed = tuple[str, tuple[int, ...]]  # (value, signers in order)
 COMMANDER = 0
+BUGS = {
+    "no_relay": "a loyal lieutenant does not pass on the values it accepts",
+    "unchecked_signatures": "signatures are not verified: a traitor can forge the commander's",
+}
 
 
 class State(NamedTuple):
@@ -78,7 +90,10 @@ class SignedMessages(Model[State, Action]):
 
     allow_deadlock = True  # the algorithm ends when every loyal lieutenant has decided
 
-    def __init__(self, n: int = 3, m: int = 1) -> None:
+    def __init__(self, n: int = 3, m: int = 1, bug: str = "none") -> None:
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        self.bug = bug
         if n < 2:
             raise ValueError("n must be at least 2 (a commander and a lieutenant)")
         if not 0 <= m <= n - 2:
@@ -142,6 +157,8 @@ class SignedMessages(Model[State, Action]):
         """What loyal ``sender`` sends in round r: its order (r = 0), or v:chain:sender for each new v."""
         if r == 0:
             return frozenset({(state.order, (COMMANDER,))})
+        if self.bug == "no_relay":
+            return frozenset()  # (the bug: nothing is passed on)
         got = self.received(state, sender, before_round=r)
         new_last_round = {}
         earlier = {v for rr, (v, _) in got if rr < r - 1}
@@ -160,7 +177,8 @@ class SignedMessages(Model[State, Action]):
         for middle in permutations([j for j in self.lieutenants if j not in (sender, receiver)], r - 1 if r else 0):
             chain = (COMMANDER,) + middle + (sender,) if r else (COMMANDER,)
             for v in VALUES:
-                if can_sign(v, chain, state.traitors, genuine):
+                # (the bug unchecked_signatures: a receiver takes any signature)
+                if self.bug == "unchecked_signatures" or can_sign(v, chain, state.traitors, genuine):
                     out.add((v, chain))
         return out
 
@@ -203,5 +221,8 @@ SPEC = ModelSpec(
     params=(
         Param("n", int, 3, "number of generals (one commander, n - 1 lieutenants)"),
         Param("m", int, 1, "rounds of relaying, and the most traitors the checker picks"),
+        Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"no_relay": ("IC1",), "unchecked_signatures": ("IC2",)},
 )

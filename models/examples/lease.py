@@ -143,5 +143,6 @@ SPEC = ModelSpec(
         Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
     bugs=BUGS,
+    breaks={"volatile_lease": ("MutualExclusion",)},
     faults=("partition", "one-way", "loss", "dup") + CRASH_FAULTS + CLOCK_FAULTS + ("byzantine",),
 )

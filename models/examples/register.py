@@ -18,6 +18,17 @@ The protocol trusts the network: it is correct on a reliable FIFO network
 - ``Durability`` (every acknowledged write is held by a live replica, or by the
   disk of a crashed one that will restart): broken by ``crash`` (crash-stop)
   with ``acks=1``; it holds with ``acks`` = all replicas, and with ``restart``.
+
+Bug variants (``bug=...``), each breaking one property where the correct
+protocol keeps it:
+
+- ``send_to_ackers``: the client sends the next write only to the replicas
+  that acknowledged the last one (breaks Convergence on a reliable network).
+- ``relay_without_dedup``: a replica relays each write from the client to the
+  other replicas, which apply it again (breaks AtMostOnce).
+- ``volatile_log``: a replica keeps the writes it applied in memory only;
+  default faults ``crash=1,restart`` (breaks Durability, which the correct
+  protocol keeps under crash and restart).
 """
 
 from __future__ import annotations
@@ -28,6 +39,12 @@ from splitbrain.models.actors import Actor, ActorModel, Context, World
 from splitbrain.models.faults import CRASH_FAULTS, NETWORK_FAULTS
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.kinds import always, sometimes
+
+BUGS = {
+    "send_to_ackers": "the client sends a write only to the replicas that acknowledged the last one",
+    "relay_without_dedup": "a replica relays the client's writes to the others, which apply them again",
+    "volatile_log": "a replica keeps its writes in memory only (default faults: crash=1,restart)",
+}
 
 
 class Replica(NamedTuple):
@@ -45,12 +62,19 @@ class ReplicaActor(Actor):
 
     durable_fields = ("value", "applied")
 
+    def __init__(self, replicas: tuple[str, ...] = (), bug: str = "none") -> None:
+        self.replicas, self.bug = replicas, bug
+        if bug == "volatile_log":
+            self.durable_fields = ()  # (the bug: nothing is written to disk)
+
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Replica:
         return self.restore(Replica(None, ()), durable)
 
     def on_message(self, node_id: str, state: Replica, src: str, msg: tuple, ctx: Context) -> Replica:
         if msg[0] == "Write":
             ctx.send(src, ("Ack", msg[1]))
+            if self.bug == "relay_without_dedup" and src == "c":  # (the bug: relayed copies are applied again)
+                ctx.broadcast(("Write", msg[1]), to=[r for r in self.replicas if r != node_id])
             return Replica(msg[1], state.applied + (msg[1],))
         return state
 
@@ -60,18 +84,20 @@ class ClientActor(Actor):
 
     durable_fields = ("writing", "acked")
 
-    def __init__(self, replicas: tuple[str, ...], writes: int, acks: int) -> None:
-        self.replicas, self.writes, self.acks = replicas, writes, acks
+    def __init__(self, replicas: tuple[str, ...], writes: int, acks: int, bug: str = "none") -> None:
+        self.replicas, self.writes, self.acks, self.bug = replicas, writes, acks, bug
 
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Client:
         if durable is not None:
             return self.restore(Client(1, frozenset()), durable)
         return self._write(1, ctx)
 
-    def _write(self, k: int, ctx: Context) -> Client:
+    def _write(self, k: int, ctx: Context, acked: frozenset = frozenset()) -> Client:
         if k <= self.writes:
             ctx.invoke("write", k)
-            ctx.broadcast(("Write", k), to=self.replicas)
+            # (the bug send_to_ackers: only the replicas that acknowledged the last write)
+            to = sorted(acked) if self.bug == "send_to_ackers" and acked else self.replicas
+            ctx.broadcast(("Write", k), to=to)
         return Client(k, frozenset())
 
     def on_message(self, node_id: str, state: Client, src: str, msg: tuple, ctx: Context) -> Client:
@@ -81,22 +107,26 @@ class ClientActor(Actor):
         if len(acked) < self.acks:
             return state._replace(acked=acked)
         ctx.ok("write", state.writing)
-        return self._write(state.writing + 1, ctx)
+        return self._write(state.writing + 1, ctx, acked)
 
 
 class Register(ActorModel):
     """One client, ``replicas`` replicas, ``writes`` writes, each done after ``acks`` acks."""
 
     def __init__(self, replicas: int = 2, writes: int = 2, acks: int = 1, max_in_flight: int = 8,
-                 faults: Any = None, network: Any = None) -> None:
+                 bug: str = "none", faults: Any = None, network: Any = None) -> None:
         if replicas < 1 or writes < 1:
             raise ValueError("need replicas >= 1 and writes >= 1")
         if not 1 <= acks <= replicas:
             raise ValueError(f"acks must be between 1 and replicas ({replicas})")
+        if bug not in ("none", *BUGS):
+            raise ValueError(f"unknown bug {bug!r}")
+        if faults is None and bug == "volatile_log":
+            faults = "crash=1,restart"  # the bug shows only when a replica crashes and restarts
         self.replicas = tuple(f"r{i + 1}" for i in range(replicas))
         self.writes = writes
-        nodes: dict[str, Actor] = {"c": ClientActor(self.replicas, writes, acks)}
-        replica = ReplicaActor()
+        nodes: dict[str, Actor] = {"c": ClientActor(self.replicas, writes, acks, bug)}
+        replica = ReplicaActor(self.replicas, bug)
         nodes.update({r: replica for r in self.replicas})
         # A duplicating network redelivers forever: explore replicas applying one extra write at most.
         super().__init__(nodes, network=network or "fifo", faults=faults, max_in_flight=max_in_flight,
@@ -146,6 +176,10 @@ SPEC = ModelSpec(
         Param("writes", int, 2, "writes the client makes, one after another"),
         Param("acks", int, 1, "acknowledgements after which a write is done"),
         Param("max_in_flight", int, 8, "states with more messages in flight are not explored"),
+        Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"send_to_ackers": ("Convergence",), "relay_without_dedup": ("AtMostOnce",),
+            "volatile_log": ("Durability",)},
     faults=NETWORK_FAULTS + CRASH_FAULTS,
 )

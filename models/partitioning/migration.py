@@ -319,5 +319,7 @@ SPEC = ModelSpec(
         Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
     ),
     bugs=BUGS,
+    breaks={"cutover_before_catchup": ("NoLostWrites", "ReadLatest"),
+            "no_epoch_fence": ("NoLostWrites", "SingleOwnerPerEpoch", "ReadLatest")},
     faults=NETWORK_FAULTS + CRASH_FAULTS,
 )

@@ -21,6 +21,17 @@ Every key of a small key space is checked in every reachable layout:
   contiguous run of ranges;
 - ``KeysMove`` (sometimes): some step moves a key, so the checks are not vacuous.
 
+Modulo hashing is a scheme that does not claim minimal disruption (its
+counterexample is in the corpus), not a bug. Bug variants of the ring
+(``bug=...``, scheme ring only):
+
+- ``seed_tokens_kept``: the ring is built from the seed members plus the
+  joined nodes, so a seed node that leaves keeps its keys (breaks
+  ExactlyOneOwner).
+- ``tokens_by_position``: a node's tokens are hashed from its position in the
+  member list rather than its name (breaks Deterministic and
+  MinimalDisruption).
+
 Nodes are named ``n0, n1, ...`` (the pool has ``nodes`` of them, ``start``
 are members at first). Keys are ``k0, k1, ...`` for the hashed schemes, the
 integers ``0..keys-1`` for range, and pairs ``(prefix, suffix)`` with four
@@ -45,6 +56,10 @@ from splitbrain.properties.partitioning import (
 )
 
 COMPOSITE_PREFIXES = 4
+BUGS = {
+    "seed_tokens_kept": "the ring keeps a seed node's tokens after it leaves (ring only)",
+    "tokens_by_position": "ring tokens are hashed from a node's position in the member list (ring only)",
+}
 
 
 def node_name(i: int) -> str:
@@ -56,6 +71,7 @@ class PartitionModel(Model):
 
     allow_deadlock = True
     order_free = True  # the layout does not depend on the order members are listed in
+    bug = "none"  # a bug variant (set by the factory)
 
     def __init__(self, scheme: str, nodes: int, start: int) -> None:
         if not 1 <= start <= nodes:
@@ -214,6 +230,12 @@ class MembershipModel(PartitionModel):
         self.build(self.first)  # reject bad parameter combinations up front
 
     def build(self, layout: tuple[str, ...]) -> Partitioner:
+        if self.bug == "seed_tokens_kept":  # (the bug: seed nodes stay on the ring)
+            ring = make(self.scheme, sorted(set(layout) | set(self.first)), replicas=self.replicas, vnodes=self.vnodes)
+            return _MappedRing(ring, layout, {n: n for n in ring.nodes})
+        if self.bug == "tokens_by_position":  # (the bug: tokens follow the list position)
+            ring = make(self.scheme, [f"#{i}" for i in range(len(layout))], replicas=self.replicas, vnodes=self.vnodes)
+            return _MappedRing(ring, layout, {f"#{i}": n for i, n in enumerate(layout)})
         return make(self.scheme, layout, replicas=self.replicas, vnodes=self.vnodes)
 
     def initial_layout(self) -> tuple[str, ...]:
@@ -241,6 +263,17 @@ class MembershipModel(PartitionModel):
     def render_layout(self, members: tuple[str, ...]) -> dict[str, Any]:
         part = self.partitioner(members)
         return {"members": list(members), "owners": {k: "+".join(part.owners(k)) for k in self.keys}}
+
+
+class _MappedRing:
+    """A bug variant's ring: ``ring``'s owners renamed by ``names``; ``nodes`` the live members."""
+
+    def __init__(self, ring: Partitioner, members: tuple[str, ...], names: dict[str, str]) -> None:
+        self.ring, self.nodes, self.names = ring, tuple(members), names
+        self.replicas = ring.replicas
+
+    def owners(self, key: Any) -> tuple:
+        return tuple(self.names[n] for n in self.ring.owners(key))
 
 
 class RangeModel(PartitionModel):
@@ -476,12 +509,14 @@ DEFAULTS: dict[str, dict[str, int]] = {
 def partitioner_model(
     scheme: str = "ring", nodes: int | None = None, keys: int | None = None, replicas: int = 1,
     vnodes: int = 4, start: int | None = None, shards: int | None = None, groups: int | None = None,
-    parts: int | None = None,
+    parts: int | None = None, bug: str = "none",
 ) -> PartitionModel:
     """The model of ``scheme``; a parameter left None takes the scheme's default
     (parameters of other schemes are ignored)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}")
+    if bug != "none" and scheme != "ring":
+        raise ValueError(f"bug {bug} applies to scheme ring only")
     kind = "membership" if scheme in MEMBERSHIP_SCHEMES else scheme
     given = {"nodes": nodes, "keys": keys, "start": start, "shards": shards, "groups": groups, "parts": parts}
     v = {name: DEFAULTS[kind].get(name) if value is None else value for name, value in given.items()}
@@ -501,8 +536,9 @@ def partitioner_model(
     else:
         model = CompositeModel(v["nodes"], v["keys"], v["start"], v["groups"], v["parts"])
     # The values this scheme uses (a trace records them; None would not parse back).
+    model.bug = bug
     model.resolved = {"scheme": scheme, "replicas": replicas, "vnodes": vnodes,
-                      **{name: value for name, value in v.items() if value is not None}}
+                      **{name: value for name, value in v.items() if value is not None}, "bug": bug}
     return model
 
 
@@ -521,5 +557,9 @@ SPEC = ModelSpec(
         Param("shards", int, None, "directory shards (default 4)"),
         Param("groups", int, None, "node groups (composite, default 2)"),
         Param("parts", int, None, "most ranges in a layout, or per group (range, composite; default 3)"),
+        Param("bug", str, "none", "a deliberate bug (scheme ring)", choices=("none", *BUGS)),
     ),
+    bugs=dict(BUGS),
+    breaks={"seed_tokens_kept": ("ExactlyOneOwner",),
+            "tokens_by_position": ("Deterministic", "MinimalDisruption")},
 )

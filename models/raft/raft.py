@@ -7,10 +7,7 @@ Servers ``n1..nN`` run the same code. Each keeps, in raft.tla's names:
   1), and ``commitIndex`` (volatile); entries up to ``commitIndex`` are applied
   to the state machine, a register holding the last value written;
 - candidate-only: ``votesGranted``;
-- leader-only: ``nextIndex`` and ``matchIndex``, frozensets of ``(peer, index)``;
-- history variable (not in an implementation): ``leaderLog``, a leader's log as
-  it built it (its log when elected, plus each entry it appended), read only
-  by the Leader Append-Only property.
+- leader-only: ``nextIndex`` and ``matchIndex``, frozensets of ``(peer, index)``.
 
 A crash loses the volatile state; a restart resumes from the durable state.
 
@@ -23,7 +20,7 @@ Steps (each a delivery or a timer firing, see ``splitbrain.models.actors``):
   ``nextIndex`` (at most one, as raft.tla does) or a heartbeat with no entry.
 - ``("ClientRequest", v)``: a client asks the leader to write ``v``; the
   leader appends it (each value at most once per term, logs at most
-  ``max_log`` entries).
+  ``max_log`` client entries).
 - RequestVote, AppendEntries and their responses, handled as in the paper's
   Figure 2; any message with a newer term first makes the receiver adopt
   that term as a follower. Commitment follows the current-term majority
@@ -32,32 +29,48 @@ Steps (each a delivery or a timer firing, see ``splitbrain.models.actors``):
   commit is recorded in the history as ``("commit", leader, term, index, entry)``.
 
 Bug flags (``bug=...``), each found by BFS with its default bounds and faults,
-while the correct model passes with the same ones:
+while the correct model passes with the same ones (the properties each breaks
+there are in brackets):
 
 - ``figure8``: a leader commits an entry of an earlier term once a majority
   stores it (the paper's Figure 8): a later leader overwrites it.
+  [LeaderCompleteness, StateMachineSafety]
 - ``volatile_vote``: ``votedFor`` is not written to disk; after a crash a
   server votes twice in one term, and two leaders are elected in it.
+  [ElectionSafety, LogMatching, StateMachineSafety]
+- ``double_vote``: a server grants its vote to any candidate of its term,
+  not only the one it already voted for (the ``votedFor`` check is missing):
+  two candidates of one term each gather a majority. [ElectionSafety]
 - ``no_log_check``: votes are granted without the "candidate's log is at
   least as up-to-date" check; a leader is elected without a committed entry.
+  [LeaderCompleteness, StateMachineSafety]
+- ``leader_overwrite``: a leader writes a client's value over its last
+  uncommitted entry instead of appending it (a "coalesce pending writes"
+  optimisation): followers that hold the old entry now disagree with it.
+  [LeaderAppendOnly, LogMatching, LeaderCompleteness, StateMachineSafety]
+- ``no_prev_check``: a follower takes an AppendEntries without checking that
+  its log holds entry ``prevLogIndex`` of term ``prevLogTerm``; it writes
+  the entries after its own first ``prevLogIndex`` entries and reports
+  success. [LogMatching, LeaderCompleteness, StateMachineSafety]
 - ``stale_lease_read``: reads served by a leader from a lease, with the
   lease as long as the election timeout; with clock skew a deposed leader
   serves a stale value. The correct lease is shorter by twice the maximum
-  skew the fault configuration allows (see "Lease reads").
+  skew the fault configuration allows (see "Lease reads"). [NoStaleReads]
 - ``membership_one_step``: single-server membership changes, without the rule
   that a leader must commit an entry of its own term before it changes the
   configuration (Ongaro, raft-dev, 2015): two removals from different terms
   leave two configurations whose majorities are disjoint, and each elects a
-  leader.
+  leader. [LeaderCompleteness]
 
 Membership changes (``membership=true``; the default only for the last flag):
 a leader with at least three servers in its configuration may remove one
 other server by appending a configuration entry ``("config", members)``.
 Each server uses the latest configuration in its log, committed or not;
 votes and commitment count majorities of it, and only its members campaign
-and receive AppendEntries. A leader starts a change only when its log holds
-no uncommitted configuration entry and it has committed an entry of its
-current term.
+and receive AppendEntries. A leader starts a change only when it has
+committed an entry of its current term and (the bound on changes) its log
+holds no configuration entry yet. ``max_log`` counts client entries only, so
+a leader whose log is full of values may still append a configuration.
 
 Lease reads (``reads=lease``; the default only for ``stale_lease_read``):
 clocks run from 0 to ``max_time``. A leader stamps each AppendEntries with
@@ -80,10 +93,20 @@ Liveness (``liveness=fair`` or ``unfair``): ``LeaderEventuallyElected``, see
 ``Raft.liveness_properties``.
 
 Bounds: ``servers``, ``max_term``, ``max_log``, ``client_values`` and
-``max_in_flight`` (states with more messages in flight are not explored).
-Parameters left unset take the defaults of the bug flag (``DEFAULTS``), so
-that ``splitbrain check raft -p bug=NAME`` finds the bug quickly, and
-``bug=none`` with the same explicit parameters passes.
+``max_in_flight`` (states with more messages in flight are not explored; each
+duplicate the dup fault makes raises the bound by one, so the bound never
+prunes a duplicate, and dup needs a budget: ``dup=K``). Parameters left unset
+take the defaults of the bug flag (``DEFAULTS``), so that ``splitbrain check
+raft -p bug=NAME`` finds the bug quickly, and ``bug=none`` with the same
+explicit parameters passes. The correct model's defaults (two values, two
+entries, two terms) let every property fail; ``figure8``,
+``stale_lease_read`` and ``membership_one_step`` keep one value and one
+client entry (four terms, clocks or four servers make more too slow to
+search), and ``no_prev_check`` needs three terms for LogMatching.
+
+Election Safety reads the history: each election is recorded as
+``("elected", server, term)``, so a leader that crashed or stepped down
+still counts.
 """
 
 from __future__ import annotations
@@ -92,34 +115,41 @@ from typing import Any, Iterable, NamedTuple
 
 from splitbrain.models.actors import Actor, ActorModel, Context, World
 from splitbrain.models.core import format_action
-from splitbrain.models.faults import FaultConfig, as_fault_config
+from splitbrain.models.faults import BUDGETS, FaultConfig, as_fault_config
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.consensus import raft_properties
 from splitbrain.properties.kinds import AFTER_FAULTS, WF, Property, always, eventually, sometimes
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
+DUP = BUDGETS.index("dup")                # the dup fault's budget in a World's ``left``
 
 BUGS = {
     "figure8": "a leader commits entries of earlier terms by counting replicas (Figure 8)",
     "volatile_vote": "votedFor is not persisted: after a restart a server votes twice in one term",
+    "double_vote": "a server grants its vote to every candidate of its term (no votedFor check)",
     "no_log_check": "votes are granted without checking that the candidate's log is up to date",
     "stale_lease_read": "lease reads assume perfect clocks (lease = election timeout)",
     "membership_one_step": "single-server membership changes without committing an entry of the term first",
+    "leader_overwrite": "a leader writes a client's value over its last uncommitted entry instead of appending",
+    "no_prev_check": "a follower accepts AppendEntries without checking that its log matches at prevLogIndex",
 }
 
 LIVENESS = ("off", "fair", "unfair")
 
 # Defaults of the bounds and faults, per bug flag ("none": the correct model).
-COMMON = dict(servers=3, max_term=2, max_log=1, client_values=1, max_in_flight=1, membership=False,
+COMMON = dict(servers=3, max_term=2, max_log=2, client_values=2, max_in_flight=1, membership=False,
               reads="none", election_timeout=3, max_time=0, faults="none")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "none": {},
-    "figure8": dict(max_term=4),
+    "figure8": dict(max_term=4, max_log=1, client_values=1),
     "volatile_vote": dict(max_term=1, faults="crash=1,restart"),
     "no_log_check": dict(),
-    "stale_lease_read": dict(reads="lease", election_timeout=2, max_time=2,
+    "double_vote": dict(),
+    "stale_lease_read": dict(max_log=1, client_values=1, reads="lease", election_timeout=2, max_time=2,
                              faults="clock-jump=1"),
-    "membership_one_step": dict(servers=4, max_term=3, max_log=1, membership=True),
+    "membership_one_step": dict(servers=4, max_term=3, max_log=1, client_values=1, membership=True),
+    "leader_overwrite": dict(),
+    "no_prev_check": dict(max_term=3),
 }
 
 
@@ -139,8 +169,6 @@ class Server(NamedTuple):
     nextIndex: frozenset
     matchIndex: frozenset
     notify: frozenset          # peers not yet sent its latest commitIndex
-    # history variable for Leader Append-Only (None unless leader)
-    leaderLog: tuple | None
     # lease reads only
     heardAt: int | None        # follower: its clock when it last heard from its leader
     leaseAcks: frozenset       # leader: (peer, latest of its stamps the peer acknowledged)
@@ -195,6 +223,9 @@ class RaftServer(Actor):
         self.lease = lease                       # None: no lease reads
         self.election_timeout = election_timeout
         self._timers: dict[tuple[str, Server], frozenset] = {}   # a cache of timers()
+        self.message_types = ("RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse")
+        self.timer_names = (("ElectionTimeout", "RequestVote", "AppendEntries", "ClientRequest")
+                            + (("RemoveServer",) if membership else ()) + (("ClientRead",) if lease is not None else ()))
         self.durable_fields = (("currentTerm", "log") if bug == "volatile_vote"
                                else ("currentTerm", "votedFor", "log"))
 
@@ -219,7 +250,7 @@ class RaftServer(Actor):
     def step_down(self, s: Server, term: int) -> Server:
         """UpdateTerm: adopt a newer term as a follower that has not voted in it."""
         return s._replace(currentTerm=term, votedFor=None, role=FOLLOWER, votesGranted=frozenset(),
-                          nextIndex=frozenset(), matchIndex=frozenset(), notify=frozenset(), leaderLog=None,
+                          nextIndex=frozenset(), matchIndex=frozenset(), notify=frozenset(),
                           leaseAcks=frozenset(), readServed=False)
 
     def timers(self, me: str, s: Server) -> frozenset:
@@ -242,11 +273,11 @@ class RaftServer(Actor):
         for p in members:
             if p != me and self.has_news(s, p):
                 want.append(("AppendEntries", p))
-        if len(s.log) < self.max_log:
+        if sum(not is_config(e) for e in s.log) < self.max_log:
             mine = {e[1] for e in s.log if e[0] == s.currentTerm}
             want += [("ClientRequest", v) for v in self.values if v not in mine]
-            if self.may_change_config(s):
-                want += [("RemoveServer", p) for p in members if p != me]
+        if self.may_change_config(s):
+            want += [("RemoveServer", p) for p in members if p != me]
         if self.lease is not None and not s.readServed:
             want.append(("ClientRead",))
         return frozenset(want)
@@ -263,8 +294,8 @@ class RaftServer(Actor):
         """A leader may start a membership change (one server at a time)."""
         if not self.membership or len(self.config(s.log)) < 3:
             return False
-        if any(is_config(e) for e in s.log[s.commitIndex:]):
-            return False                          # a change is still in progress
+        if any(is_config(e) for e in s.log):
+            return False                          # the bound: one change per log (a change in progress too)
         if self.bug == "membership_one_step":
             return True                           # the bug: no entry of this term committed yet
         return s.commitIndex > 0 and s.log[s.commitIndex - 1][0] == s.currentTerm
@@ -275,7 +306,7 @@ class RaftServer(Actor):
         """A server that has never run: term 0, no vote, empty log, follower."""
         return Server(currentTerm=0, votedFor=None, role=FOLLOWER, log=(), commitIndex=0,
                       votesGranted=frozenset(), nextIndex=frozenset(), matchIndex=frozenset(), notify=frozenset(),
-                      leaderLog=None, heardAt=None, leaseAcks=frozenset(), readServed=False)
+                      heardAt=None, leaseAcks=frozenset(), readServed=False)
 
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Server:
         s = self.fresh()
@@ -313,7 +344,7 @@ class RaftServer(Actor):
         term = s.currentTerm + 1
         s = s._replace(currentTerm=term, role=CANDIDATE, votedFor=me, votesGranted=frozenset({me}))
         if self.quorum(s.votesGranted, self.config(s.log)):
-            s = self.become_leader(me, s)
+            s = self.become_leader(me, s, ctx)
         return s
 
     @staticmethod
@@ -346,14 +377,16 @@ class RaftServer(Actor):
     def client_request(self, me: str, s: Server, value: str, ctx: Context) -> Server:
         """ClientRequest(i, v): the leader appends v to its log."""
         entry = (s.currentTerm, value)
-        s = s._replace(log=s.log + (entry,), leaderLog=s.leaderLog + (entry,))
+        if self.bug == "leader_overwrite" and s.commitIndex < len(s.log):
+            return s._replace(log=s.log[:-1] + (entry,))   # the bug: replaces its last uncommitted entry
+        s = s._replace(log=s.log + (entry,))
         return self.advance_commit(me, s, ctx)
 
     def remove_server(self, me: str, s: Server, peer: str, ctx: Context) -> Server:
         """The leader appends a configuration without ``peer``; it takes effect at once."""
         members = tuple(m for m in self.config(s.log) if m != peer)
         entry = (s.currentTerm, ("config", members))
-        s = s._replace(log=s.log + (entry,), leaderLog=s.leaderLog + (entry,))
+        s = s._replace(log=s.log + (entry,))
         return self.advance_commit(me, s, ctx)
 
     def client_read(self, me: str, s: Server, ctx: Context) -> Server:
@@ -420,7 +453,8 @@ class RaftServer(Actor):
                   or (cand_last_term == last_term(s.log) and cand_last_index >= len(s.log)))
         if self.bug == "no_log_check":
             log_ok = True
-        grant = term == s.currentTerm and log_ok and s.votedFor in (None, src)
+        vote_free = s.votedFor in (None, src) or self.bug == "double_vote"
+        grant = term == s.currentTerm and log_ok and vote_free
         if grant:
             s = s._replace(votedFor=src)
         ctx.send(src, ("RequestVoteResponse", s.currentTerm, grant))
@@ -433,15 +467,16 @@ class RaftServer(Actor):
             return s                              # stale, or a refusal, or already decided
         s = s._replace(votesGranted=s.votesGranted | {src})
         if self.quorum(s.votesGranted, self.config(s.log)):
-            s = self.become_leader(me, s)
+            s = self.become_leader(me, s, ctx)
         return s
 
-    def become_leader(self, me: str, s: Server) -> Server:
+    def become_leader(self, me: str, s: Server, ctx: Context) -> Server:
         """BecomeLeader: nextIndex just past its log, matchIndex 0, for every other server."""
+        ctx.record(("elected", me, s.currentTerm))
         peers = [p for p in self.servers if p != me]
         return s._replace(role=LEADER, votesGranted=frozenset(),
                           nextIndex=frozenset((p, len(s.log) + 1) for p in peers),
-                          matchIndex=frozenset(), leaderLog=s.log)
+                          matchIndex=frozenset())
 
     def handle_append_entries(self, me: str, s: Server, src: str, msg: tuple, ctx: Context) -> Server:
         """Accept the entries if the log matches at prevLogIndex; delete conflicting entries."""
@@ -458,9 +493,12 @@ class RaftServer(Actor):
             s = s._replace(heardAt=ctx.now())
         log = s.log
         if prev > len(log) or (prev > 0 and log[prev - 1][0] != prev_term):
-            ctx.send(src, ("AppendEntriesResponse", s.currentTerm, False, 0) + stamp)
-            return s
-        if entries:
+            if self.bug != "no_prev_check":
+                ctx.send(src, ("AppendEntriesResponse", s.currentTerm, False, 0) + stamp)
+                return s
+            if entries:                           # the bug: writes the entries after its own prefix
+                log = log[:prev] + entries
+        elif entries:
             index = prev + 1
             if len(log) >= index and log[index - 1][0] != entries[0][0]:
                 log = log[:index - 1] + entries   # conflict: delete the entry and all that follow
@@ -566,6 +604,8 @@ class Raft(ActorModel):
         self.server_ids = tuple(f"n{i + 1}" for i in range(p["servers"]))
         self.values = tuple(f"v{i + 1}" for i in range(p["client_values"]))
         cfg: FaultConfig = as_fault_config(p["faults"])
+        if cfg.dup is None:
+            raise ValueError("raft: fault dup needs a budget (dup=K): each duplicate may exceed max_in_flight")
         lease = None
         if p["reads"] == "lease":
             if cfg.clock_jumps is None:
@@ -594,10 +634,9 @@ class Raft(ActorModel):
             yield action, self.discard_useless(nxt)
 
     def within_boundary(self, w: World) -> bool:
-        if not super().within_boundary(w):
-            return False
-        msgs = list(self.network.messages(w.net))
-        return len(set(msgs)) == len(msgs) or self.faults.dup != 0
+        """At most ``max_in_flight`` messages in flight, plus one per duplicate the dup fault made."""
+        made = 0 if not self.faults.dup else self.faults.dup - w.left[DUP]
+        return self.network.count(w.net) <= self.max_in_flight + made
 
     def discard_useless(self, w: World) -> World:
         """``w`` without the responses their receiver is certain to ignore.
@@ -626,7 +665,7 @@ class Raft(ActorModel):
         if kind == "RequestVote":
             # A vote request of the receiver's term that it will refuse, or grant again to a
             # candidate that has its vote already (or has stopped being a candidate).
-            if msg[1] != d.currentTerm or not self.votes_durable:
+            if msg[1] != d.currentTerm or not self.votes_durable or self.bug == "double_vote":
                 return False
             if d.votedFor is None:
                 return False
@@ -666,8 +705,14 @@ class Raft(ActorModel):
     def committed(self, w: World) -> list[tuple[int, tuple, int]]:
         return [(e[3], e[4], e[2]) for e in w.history if e[0] == "commit"]
 
+    def elected(self, w: World) -> list[tuple[str, int]]:
+        return [(e[1], e[2]) for e in w.history if e[0] == "elected"]
+
     def properties(self) -> list[Property]:
         props = raft_properties(self, leader_change=self.settings["max_term"] >= 2)
+        if self.settings["membership"]:
+            props.append(sometimes("ServerRemoved", self.server_removed,
+                                   "a configuration without one of the servers is committed"))
         if self.lease is not None:
             props += [
                 always("NoStaleReads", self.no_stale_reads,
@@ -676,6 +721,11 @@ class Raft(ActorModel):
                           "a leader serves a read from its lease"),
             ]
         return props + self.liveness_properties()
+
+    def server_removed(self, w: World) -> bool:
+        """Whether a configuration entry that leaves out a server has been committed."""
+        return any(e[0] == "commit" and is_config(e[4]) and len(e[4][1][1]) < len(self.server_ids)
+                   for e in w.history)
 
     def no_stale_reads(self, w: World) -> bool:
         """Each read returns every value committed before it, in log order (the values, no more)."""
@@ -694,9 +744,12 @@ class Raft(ActorModel):
     def liveness_properties(self) -> list[Property]:
         """LeaderEventuallyElected, judged per the ``liveness`` parameter.
 
-        After the last fault, a leader is eventually elected, or every server
-        reaches ``max_term`` (where the bound stops elections; a vote split at
-        the last term can never be retried). "fair": under weak fairness of
+        Every behaviour in which faults stop reaches a state where a running
+        server is leader, or every running server is at ``max_term`` (where
+        the bound stops elections; a vote split at the last term can never be
+        retried). Only behaviours whose faults eventually stop are judged, but
+        the state may come before the last fault: this is ``<>P``, not a
+        promise of a leader after the faults. "fair": under weak fairness of
         each message's delivery, of each server's election timeout and of its
         other timers; it holds. "unfair": without fairness on election
         timeouts; a lasso where no election timer ever fires violates it.
@@ -718,7 +771,8 @@ class Raft(ActorModel):
             fairness.append(WF("election timeout", lambda a: a[0] == "timeout" and a[2] == "ElectionTimeout",
                                per=lambda a: a[1]))
         return [eventually("LeaderEventuallyElected", elected, fairness,
-                           "after the last fault a leader is elected (or every server reaches max_term)")]
+                           "in every fair behaviour whose faults stop, some state (possibly before the last fault) "
+                           "has a leader or every running server at max_term")]
 
     # -- presentation ----------------------------------------------------------------
     def describe(self, w: World, action: tuple, nxt: World) -> str:
@@ -779,8 +833,13 @@ class Raft(ActorModel):
                 return f"leader {node} sends {peer} a heartbeat (after entry {msg[2]}@t{msg[3]}, commit {msg[5]})"
             return f"leader {node} sends {peer} AppendEntries"
         if what == "ClientRequest":
+            if len(b.log) == len(a.log):
+                return (f"a client asks leader {node} to write {timer[1]}: {node} overwrites its uncommitted "
+                        f"entry {len(b.log)} ({entry_text(a.log[-1])}) with {entry_text(b.log[-1])}")
             return (f"a client asks leader {node} to write {timer[1]}: {node} appends entry {len(b.log)} "
                     f"({entry_text(b.log[-1])})")
+        if what == "RequestVote":
+            return f"candidate {node} sends {timer[1]} RequestVote for term {a.currentTerm}"
         if what == "RemoveServer":
             return (f"leader {node} starts removing {timer[1]}: it appends entry {len(b.log)} "
                     f"{entry_text(b.log[-1])}, in effect on {node} at once")
@@ -841,8 +900,13 @@ class Raft(ActorModel):
             return f"{dst} rejects AppendEntries from {src}: term {term} is stale ({dst} is in term {a.currentTerm})"
         if a.role == LEADER:
             return f"{dst}, itself leader of term {term}, ignores AppendEntries from {src}, another leader of term {term}"
-        if b.log == a.log and prev > 0 and (len(a.log) < prev or a.log[prev - 1][0] != prev_term):
-            return f"{dst} rejects AppendEntries from leader {src}: its log {log_text(a.log)} has no entry {prev}@t{prev_term}"
+        if prev > 0 and (len(a.log) < prev or a.log[prev - 1][0] != prev_term):
+            if self.bug != "no_prev_check":
+                return (f"{dst} rejects AppendEntries from leader {src}: its log {log_text(a.log)} "
+                        f"has no entry {prev}@t{prev_term}")
+            return (f"{dst} accepts AppendEntries from leader {src} though its log {log_text(a.log)} has no entry "
+                    f"{prev}@t{prev_term} (it does not check): its log is now {log_text(b.log)}"
+                    + (f", commits and applies up to entry {b.commitIndex}" if b.commitIndex > a.commitIndex else ""))
         parts = []
         if b.log != a.log:
             index = prev + 1
@@ -868,10 +932,11 @@ SPEC = ModelSpec(
     params=(
         Param("servers", int, None, "number of servers (default per bug: 3; 4 for membership_one_step)"),
         Param("max_term", int, None, "no election past this term (default per bug)"),
-        Param("max_log", int, None, "logs hold at most this many entries (default per bug)"),
+        Param("max_log", int, None, "logs hold at most this many client entries (default per bug)"),
         Param("client_values", int, None, "values clients write: v1, v2, ... (default per bug)"),
         Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
-        Param("max_in_flight", int, None, "states with more messages in flight are not explored (default 1)"),
+        Param("max_in_flight", int, None, "states with more messages in flight are not explored; each duplicate the "
+              "dup fault made adds one (default 1)"),
         Param("membership", bool, None, "single-server membership changes (default: only for membership_one_step)"),
         Param("reads", str, None, "lease: leaders serve reads from a lease (default: only for stale_lease_read)",
               choices=("none", "lease")),
@@ -884,6 +949,16 @@ SPEC = ModelSpec(
               choices=("unordered", "duplicating", "fifo")),
     ),
     bugs=BUGS,
+    breaks={
+        "figure8": ("LeaderCompleteness", "StateMachineSafety"),
+        "volatile_vote": ("ElectionSafety", "LogMatching", "StateMachineSafety"),
+        "no_log_check": ("LeaderCompleteness", "StateMachineSafety"),
+        "double_vote": ("ElectionSafety",),
+        "stale_lease_read": ("NoStaleReads",),
+        "membership_one_step": ("LeaderCompleteness",),
+        "leader_overwrite": ("LeaderAppendOnly", "LogMatching", "LeaderCompleteness", "StateMachineSafety"),
+        "no_prev_check": ("LogMatching", "LeaderCompleteness", "StateMachineSafety"),
+    },
     symmetry=True,
     faults=("partition", "one-way", "crash", "restart", "loss", "dup", "reorder",
             "clock-skew", "clock-jump"),

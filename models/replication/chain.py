@@ -28,6 +28,10 @@ Bug ``read_from_head``: the master sends reads to the head. The head holds
 writes the rest of the chain has not received; when it crashes they are
 gone, and a later read at the new head returns an older value: a stale read.
 
+Bug ``ack_at_head``: the head acknowledges a write as soon as it orders it,
+before the tail holds it; when the head crashes the acknowledged write is
+gone (breaks NoLostWrite).
+
 Default bounds (``splitbrain check chain``): 2 replicas, client c1 writes 1,
 client c2 reads twice; faults: one partition isolating a node (losing the
 messages across it), one lost message, one crash with restart; at most 6
@@ -47,7 +51,8 @@ from splitbrain.models.replication import (DEFAULT_FAULTS, REPLICA_FAULTS, Clien
 from splitbrain.properties.consistency.property import history_property
 from splitbrain.properties.kinds import always, sometimes
 
-BUGS = {"read_from_head": "reads are served by the head, not the tail: a stale read after the head crashes"}
+BUGS = {"read_from_head": "reads are served by the head, not the tail: a stale read after the head crashes",
+        "ack_at_head": "the head acknowledges a write before the tail holds it: lost when the head crashes"}
 
 
 class Replica(NamedTuple):
@@ -77,8 +82,8 @@ class ReplicaActor(Actor):
 
     durable_fields = ("epoch", "chain", "log")
 
-    def __init__(self, replicas: tuple[str, ...]) -> None:
-        self.replicas = replicas
+    def __init__(self, replicas: tuple[str, ...], ack_at_head: bool = False) -> None:
+        self.replicas, self.ack_at_head = replicas, ack_at_head
 
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Replica:
         fresh = Replica(1, self.replicas, (), False)
@@ -123,6 +128,8 @@ class ReplicaActor(Actor):
             if state.chain[0] != node_id or entry in state.log:
                 return state
             state = state._replace(log=state.log + (entry,))
+            if self.ack_at_head:
+                ctx.send(client, ("Ack", k))  # (the bug: acknowledged before the tail holds it)
             self._propagate(node_id, state, (entry,), ctx)
             return state
         if kind == "Forward":
@@ -180,7 +187,7 @@ class Chain(ReplicatedModel):
                  max_in_flight: int = 6, faults: Any = None, network: Any = None) -> None:
         scripts = self.name_nodes("r", replicas, ops, bug, BUGS)
         nodes: dict[str, Actor] = {"master": MasterActor(self.replicas, bug == "read_from_head")}
-        replica = ReplicaActor(self.replicas)
+        replica = ReplicaActor(self.replicas, bug == "ack_at_head")
         nodes.update({r: replica for r in self.replicas})
         client = ClientActor(dict(zip(self.clients, scripts)), ("master",))
         nodes.update({c: client for c in self.clients})
@@ -229,5 +236,6 @@ SPEC = ModelSpec(
         Param("max_in_flight", int, 6, "states with more messages in flight are not explored"),
     ),
     bugs=BUGS,
+    breaks={"read_from_head": ("Linearizable",), "ack_at_head": ("Linearizable", "NoLostWrite")},
     faults=REPLICA_FAULTS,
 )

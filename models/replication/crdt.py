@@ -24,6 +24,11 @@ updates are discarded and replicas that received the same updates diverge.
 For the counters the first violation found is the lost increment
 (``CountsUpdates``); for the OR-set it is divergence (``StrongConvergence``).
 
+Bug ``add_merge`` (counters): merge adds the received counts to the own ones
+instead of taking maxima; merge is no longer idempotent, so a state received
+twice (duplicated or gossiped again) is counted twice (breaks
+StrongConvergence and CountsUpdates).
+
 Default bounds: 2 replicas; scripts gcounter ``inc;inc``, pncounter
 ``inc,dec;inc``, orset ``add x,remove x;add x``; faults: one partition
 isolating a replica (losing messages), one lost and one duplicated message,
@@ -39,7 +44,8 @@ from splitbrain.models.actors import Actor, ActorModel, Context, World
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.kinds import always, sometimes
 
-BUGS = {"lww_merge": "merge keeps the state with the later timestamp instead of joining: divergence"}
+BUGS = {"lww_merge": "merge keeps the state with the later timestamp instead of joining: divergence",
+        "add_merge": "counters: merge adds counts instead of taking maxima: a state received twice counts twice"}
 TYPES = ("gcounter", "pncounter", "orset")
 DEFAULT_OPS = {"gcounter": "inc;inc", "pncounter": "inc,dec;inc", "orset": "add x,remove x;add x"}
 DEFAULT_FAULTS = "partition=1,shapes=isolate,partition-drop,loss=1,dup=1,crash=1,restart"
@@ -86,6 +92,15 @@ def merge(kind: str, a: Any, b: Any) -> Any:
     return (a[0] | b[0], a[1] | b[1])
 
 
+def add_merge(kind: str, a: Any, b: Any) -> Any:
+    """The bug add_merge: counters add entry-wise (an OR-set still joins)."""
+    if kind == "gcounter":
+        return tuple(x + y for x, y in zip(a, b))
+    if kind == "pncounter":
+        return (add_merge("gcounter", a[0], b[0]), add_merge("gcounter", a[1], b[1]))
+    return merge(kind, a, b)
+
+
 def value(kind: str, payload: Any) -> Any:
     if kind == "gcounter":
         return sum(payload)
@@ -125,8 +140,9 @@ class ReplicaActor(Actor):
 
     durable_fields = ("payload", "clock", "seen", "step")
 
-    def __init__(self, kind: str, replicas: tuple[str, ...], scripts: dict[str, tuple], lww: bool) -> None:
-        self.kind, self.replicas, self.scripts, self.lww = kind, replicas, scripts, lww
+    def __init__(self, kind: str, replicas: tuple[str, ...], scripts: dict[str, tuple], lww: bool,
+                 adds: bool = False) -> None:
+        self.kind, self.replicas, self.scripts, self.lww, self.adds = kind, replicas, scripts, lww, adds
 
     def on_start(self, node_id: str, ctx: Context, durable: Any = None) -> Replica:
         state = self.restore(Replica(initial(self.kind, len(self.replicas)), 0, frozenset(), 0), durable)
@@ -161,6 +177,8 @@ class ReplicaActor(Actor):
             if clock < state.clock:
                 return state._replace(seen=state.seen | seen)
             merged, clock = payload, clock
+        elif self.adds:  # (the bug add_merge: not idempotent)
+            merged, clock = add_merge(self.kind, state.payload, payload), 0
         else:
             merged, clock = merge(self.kind, state.payload, payload), 0
         new = state._replace(payload=merged, clock=clock, seen=state.seen | seen)
@@ -187,7 +205,7 @@ class Crdt(ActorModel):
         self.kind = type
         self.replicas = tuple(f"r{i + 1}" for i in range(replicas))
         self.scripts = dict(zip(self.replicas, scripts))
-        actor = ReplicaActor(type, self.replicas, self.scripts, bug == "lww_merge")
+        actor = ReplicaActor(type, self.replicas, self.scripts, bug == "lww_merge", bug == "add_merge")
         super().__init__({r: actor for r in self.replicas}, network=network or "unordered",
                          faults=DEFAULT_FAULTS if faults is None else faults, max_in_flight=max_in_flight)
 
@@ -236,5 +254,6 @@ SPEC = ModelSpec(
         Param("max_in_flight", int, 4, "states with more messages in flight are not explored"),
     ),
     bugs=BUGS,
+    breaks={"lww_merge": ("CountsUpdates",), "add_merge": ("StrongConvergence", "CountsUpdates")},
     faults=("partition", "one-way", "loss", "dup", "crash", "restart"),
 )

@@ -24,6 +24,11 @@ the old primary keeps serving (split brain): the new primary accepts its
 ``Replicate``, overwrites its log with the old primary's and acknowledges,
 losing the writes it acknowledged in the new view.
 
+Bug ``read_without_confirm``: the primary answers a read from its log at
+once, without confirming with its backups that it is still primary; a
+replaced primary returns a stale value (breaks Linearizable; default
+``ops=w1;r``, since a history of writes alone is always linearizable).
+
 Default bounds: 2 replicas (one failover), clients c1 and c2 write 1 and 2;
 faults: one lost message, one crash with restart; at most 6 messages in
 flight. Correct: 43,506 distinct states; ``no_fencing``: found in 7 steps.
@@ -45,7 +50,8 @@ from splitbrain.properties.kinds import always, sometimes
 # Default faults: one lost message and one crash with restart (a partition that loses messages
 # is one more way to lose them; with it on the default check takes 90 676 states instead of 43 506).
 DEFAULT_FAULTS = "loss=1,crash=1,restart"
-BUGS = {"no_fencing": "backups accept a replaced primary's log: split brain loses acknowledged writes"}
+BUGS = {"no_fencing": "backups accept a replaced primary's log: split brain loses acknowledged writes",
+        "read_without_confirm": "the primary answers reads without confirming it is still primary (default ops=w1;r)"}
 
 
 class Replica(NamedTuple):
@@ -62,8 +68,8 @@ class ReplicaActor(Actor):
 
     durable_fields = ("view", "log", "round")   # rounds stay fresh across a restart
 
-    def __init__(self, replicas: tuple[str, ...], no_fencing: bool) -> None:
-        self.replicas, self.no_fencing = replicas, no_fencing
+    def __init__(self, replicas: tuple[str, ...], no_fencing: bool, read_without_confirm: bool = False) -> None:
+        self.replicas, self.no_fencing, self.read_without_confirm = replicas, no_fencing, read_without_confirm
 
     def primary(self, view: int) -> str:
         return self.replicas[view - 1]
@@ -111,6 +117,9 @@ class ReplicaActor(Actor):
                ctx: Context) -> Replica:
         """The primary orders a write into its log (a read at the end) and asks the backups to confirm."""
         if any(p[0] == client and p[1] == k for p in state.pending):
+            return state
+        if f == "read" and self.read_without_confirm:  # (the bug: no confirmation round)
+            ctx.send(client, ("Value", k, state.log[-1][2] if state.log else None))
             return state
         log = state.log
         if f == "write" and (client, k, value) not in log:
@@ -160,16 +169,23 @@ class ReplicaActor(Actor):
 class PrimaryBackup(ReplicatedModel):
     """Primary-backup replication of one register: ``replicas`` replicas, clients running ``ops``."""
 
-    def __init__(self, replicas: int = 2, ops: str = "w1;w2", bug: str = "none",
+    def __init__(self, replicas: int = 2, ops: str | None = None, bug: str = "none",
                  max_in_flight: int = 6, faults: Any = None, network: Any = None) -> None:
+        if ops is None:
+            ops = "w1;r" if bug == "read_without_confirm" else "w1;w2"
+        self.ops = ops
         scripts = self.name_nodes("p", replicas, ops, bug, BUGS)
-        replica = ReplicaActor(self.replicas, bug == "no_fencing")
+        replica = ReplicaActor(self.replicas, bug == "no_fencing", bug == "read_without_confirm")
         nodes: dict[str, Actor] = {r: replica for r in self.replicas}
         client = ClientActor(dict(zip(self.clients, scripts)), self.replicas)
         nodes.update({c: client for c in self.clients})
         super().__init__(nodes, network=network or "unordered",
                          faults=DEFAULT_FAULTS if faults is None else faults,
                          max_in_flight=max_in_flight)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters, with ``ops`` resolved (its default depends on the bug)."""
+        return {**super().params(), "ops": self.ops}
 
     def stored(self, w: World, r: str) -> tuple[int, tuple]:
         """Replica ``r``'s view and log: in memory, or on disk while it is crashed."""
@@ -216,10 +232,12 @@ SPEC = ModelSpec(
     factory=PrimaryBackup,
     params=(
         Param("replicas", int, 2, "replicas; view v's primary is p<v>, its backups the replicas after it"),
-        Param("ops", str, "w1;w2", "client scripts: clients split by ';', operations r or wN by ','"),
+        Param("ops", str, None, "client scripts: clients split by ';', operations r or wN by ',' "
+              "(default w1;w2; w1;r for bug=read_without_confirm)"),
         Param("bug", str, "none", "a deliberate bug", choices=("none", *BUGS)),
         Param("max_in_flight", int, 6, "states with more messages in flight are not explored"),
     ),
     bugs=BUGS,
+    breaks={"no_fencing": ("NoLostWrite",), "read_without_confirm": ("Linearizable",)},
     faults=REPLICA_FAULTS,
 )

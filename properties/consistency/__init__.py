@@ -9,9 +9,14 @@ under a consistency model:
   ``read-your-writes``, ``monotonic-reads``, ``monotonic-writes``,
   ``writes-follow-reads`` (:mod:`.weaker`).
 
-Readers for Porcupine and Jepsen files are in :mod:`.readers`; the
-``splitbrain lincheck`` command in :mod:`.cli`; a property constructor for
+The data types are knossos's (register / cas-register, multi-register,
+mutex, set, unordered and FIFO queues) plus a key-value store
+(:mod:`.datatypes`). Readers for Porcupine and Jepsen files are in
+:mod:`.readers`, on the EDN reader :mod:`.edn`; a property constructor for
 models that record a client history in their state in :mod:`.property`.
+Transactional histories (list-append, rw-register) are judged Elle's way in
+:mod:`.transactions`, from read uncommitted to strict serializability. The
+``splitbrain lincheck`` and ``txncheck`` commands are in ``checker/``.
 """
 
 from __future__ import annotations

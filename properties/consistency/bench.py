@@ -1,15 +1,14 @@
 """The linearizability benchmark: the whole Porcupine corpus, timed.
 
 Porcupine (Go) checks these 108 histories in 0.79 s on the reference machine
-(../shared/reference/README.md). The corpus is read from
-``../shared/data/porcupine`` next to the repository, or from the folder named
-by ``SPLITBRAIN_PORCUPINE_DATA``.
+(../shared/reference/README.md). The corpus is the copy kept with the tests,
+``tests/data/porcupine`` in a source checkout (MIT licence,
+``LICENSE.porcupine`` beside it).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,29 @@ from typing import Any
 from splitbrain.properties.consistency.linearizability import check_linearizable
 from splitbrain.properties.consistency.readers import read_history
 
-
-def corpus_dir() -> Path:
-    """Where the Porcupine corpus is."""
-    override = os.environ.get("SPLITBRAIN_PORCUPINE_DATA")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "porcupine"
+# properties/consistency/bench.py -> the repository's root is two folders up.
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "porcupine"
 
 
-def corpus() -> list[tuple[str, bool]]:
-    """Every history with a verdict in EXPECTED.json: (relative path, linearizable)."""
-    expected = json.loads((corpus_dir() / "EXPECTED.json").read_text())
+def corpus(root: Path = CORPUS_DIR) -> list[tuple[str, bool]]:
+    """Every history with a verdict in ``root``/EXPECTED.json: (relative path, linearizable)."""
+    expected_file = root / "EXPECTED.json"
+    if not expected_file.exists():
+        raise FileNotFoundError(f"no Porcupine corpus at {root} (the benchmark runs from a source checkout)")
+    expected = json.loads(expected_file.read_text())
     return [(name, entry["linearizable"]) for name, entry in sorted(expected.items())]
 
 
-def bench() -> list[dict[str, Any]]:
+def bench(root: Path = CORPUS_DIR) -> list[dict[str, Any]]:
     """Read and check every history of the corpus; one row with the figures.
 
     ``seconds`` is the wall time of reading and checking all files,
     ``cpu_seconds`` the processor time this process spent on it (the two
-    differ when the machine is busy with other work); ``mismatches`` lists the files whose verdict differs from EXPECTED.json
-    (empty when all are reproduced).
+    differ when the machine is busy with other work); ``mismatches`` lists
+    the files whose verdict differs from EXPECTED.json (empty when all are
+    reproduced).
     """
-    root = corpus_dir()
-    files = corpus()
+    files = corpus(root)
     slowest, slowest_seconds = "", 0.0
     mismatches = []
     start = time.perf_counter()
@@ -66,8 +63,3 @@ def bench() -> list[dict[str, Any]]:
         "slowest_seconds": round(slowest_seconds, 3),
         "mismatches": mismatches,
     }]
-
-
-if __name__ == "__main__":
-    for row in bench():
-        print(json.dumps(row))

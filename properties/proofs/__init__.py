@@ -1,8 +1,9 @@
 """Proofs for every cluster size, by name: ``splitbrain prove NAME``.
 
-Each entry builds a proof object with the interface of
-:class:`checker.induction.Protocol`: ``conjunct_names()``, ``action_names()``
-and ``run(drop=..., timeout=..., minimise=..., stop_at_first=...) -> Report``.
+Each entry builds a statement in the language of ``language.py``: a
+:class:`~splitbrain.properties.proofs.language.Protocol` with its inductive
+invariant, or :class:`~splitbrain.properties.proofs.language.Theorems` (claims
+about set sizes). ``splitbrain.checker.induction.prove`` checks either.
 
 - ``quorum``: quorum intersection theorems (majorities; Byzantine 2f+1 of
   3f+1) and the counterexample for quorums of 2f.
@@ -16,26 +17,13 @@ and ``run(drop=..., timeout=..., minimise=..., stop_at_first=...) -> Report``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol as TypingProtocol
+from typing import Any, Callable
 
-from splitbrain.checker.induction import Report
 from splitbrain.models.registry import Param, UsageError
 from splitbrain.properties.proofs import paxos, quorum, raft, twophase
+from splitbrain.properties.proofs.language import Protocol, Theorems
 
-
-class Provable(TypingProtocol):
-    """What every proof offers the command line and the tests."""
-
-    name: str
-    summary: str
-
-    def conjunct_names(self) -> list[str]: ...
-
-    def action_names(self) -> list[str]: ...
-
-    def run(
-        self, drop: str | None = None, timeout: float = 30.0, minimise: bool = True, stop_at_first: bool = False
-    ) -> Report: ...
+Provable = Protocol | Theorems  # what a proof states: checked by checker.induction.prove
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from typing import Any
 
 import z3
 
-from splitbrain.checker.induction import Protocol, StateView, define, insert
+from splitbrain.properties.proofs.language import Protocol, StateView, define, insert
 
 BUGS = {"ignore_highest_vote": "Phase 2a ignores the votes reported in the 1b messages"}
 

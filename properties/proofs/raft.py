@@ -23,7 +23,7 @@ from typing import Any
 
 import z3
 
-from splitbrain.checker.induction import Protocol, StateView, insert
+from splitbrain.properties.proofs.language import Protocol, StateView, insert
 
 
 def build() -> Protocol:

@@ -17,7 +17,7 @@ from typing import Any
 
 import z3
 
-from splitbrain.checker.induction import Protocol, StateView, assign, insert
+from splitbrain.properties.proofs.language import Protocol, StateView, assign, insert
 
 RM_STATES = ("working", "prepared", "committed", "aborted")
 TM_STATES = ("init", "committed", "aborted")
