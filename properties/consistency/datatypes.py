@@ -156,7 +156,7 @@ REGISTER = DataType(
     registers=True, check=_register_check,
     unchanged=lambda op: op.f == "cas" and op.result is False,
     pin=lambda op: op.result if op.f == "read" else NOT_PINNED,
-    summary="one register: read, write, cas [FROM TO]; starts absent (nil)",
+    summary="one register: read, write, cas [FROM TO]; starts nil",
 )
 
 # --- key-value store: get / put / append (per key) -----------------------------
@@ -252,12 +252,101 @@ QUEUE = DataType(
     summary="a FIFO queue: enqueue V, dequeue -> head (nil when empty)",
 )
 
-DATATYPES: dict[str, DataType] = {d.name: d for d in (REGISTER, KV, SET, QUEUE)}
+# --- multi-register: transactions of reads and writes over named registers ----------
+
+_READS = ("r", "read")
+_WRITES = ("w", "write")
+
+
+def _micro_ops(value: Any) -> tuple | None:
+    """``value`` as a tuple of ``(f, key, v)`` micro-operations, or None when it is not one."""
+    if not isinstance(value, tuple) or not all(
+            isinstance(m, tuple) and len(m) == 3 and m[0] in _READS + _WRITES for m in value):
+        return None
+    return value
+
+
+def _multi_register_step(state: frozenset, f: str, value: Any, result: Any) -> Any:
+    regs = dict(state)
+    done = _micro_ops(result) if result is not UNKNOWN else None
+    for i, (mf, k, v) in enumerate(value):
+        if mf in _WRITES:
+            regs[k] = v
+        elif done is not None and i < len(done) and regs.get(k) != done[i][2]:
+            return INVALID  # the read returned another value than the register held
+    return frozenset(regs.items())
+
+
+def _multi_register_check(f: str, value: Any, result: Any) -> str | None:
+    for what, x in (("value", value), ("result", result)):
+        if isinstance(x, tuple) and any(isinstance(m, tuple) and m[:1] == ("append",) for m in x):
+            return "a txn with :append is a list-append history: check it with splitbrain txncheck"
+        if x is not UNKNOWN and x is not None and _micro_ops(x) is None:
+            return f"txn {what} must be a vector of [:r KEY VALUE] / [:w KEY VALUE], got {x!r}"
+    if value is not UNKNOWN and result is not UNKNOWN and result is not None and len(result) != len(value):
+        return "txn result must have one entry per micro-operation"
+    return None
+
+
+def _read_only(op: Operation) -> bool:
+    return op.f == "txn" and all(m[0] in _READS for m in op.value)
+
+
+MULTI_REGISTER = DataType(
+    "multi-register", frozenset(), _multi_register_step, {"txn": "update"}, check=_multi_register_check,
+    unchanged=_read_only,
+    summary="named registers read and written atomically: txn [[:r K V] [:w K V] ...]; every register starts nil",
+)
+
+# --- mutex: acquire / release ----------------------------------------------------
+
+
+def _mutex_step(held: bool, f: str, value: Any, result: Any) -> Any:
+    if f == "acquire":
+        return INVALID if held else True
+    return False if held else INVALID  # release: only while held
+
+
+MUTEX = DataType(
+    "mutex", False, _mutex_step, {"acquire": "update", "release": "update"},
+    summary="a lock: acquire (only when free), release (only when held); starts free",
+)
+
+# --- unordered queue: enqueue / dequeue in any order ------------------------------
+
+
+def _unordered_step(state: frozenset, f: str, value: Any, result: Any) -> Any:
+    counts = dict(state)
+    if f == "enqueue":
+        counts[value] = counts.get(value, 0) + 1
+        return frozenset(counts.items())
+    if result is UNKNOWN:
+        return state  # which element an indeterminate dequeue took is unknown: taken as none
+    if result is None:
+        return state if not counts else INVALID
+    if counts.get(result, 0) == 0:
+        return INVALID
+    counts[result] -= 1
+    if not counts[result]:
+        del counts[result]
+    return frozenset(counts.items())
+
+
+UNORDERED_QUEUE = DataType(
+    "unordered-queue", frozenset(), _unordered_step, {"enqueue": "update", "dequeue": "update"},
+    unchanged=lambda op: op.f == "dequeue" and op.result is None,
+    pin=lambda op: frozenset() if op.f == "dequeue" and op.result is None else NOT_PINNED,
+    summary="a bag: enqueue V, dequeue -> any element enqueued and not yet dequeued (nil when empty)",
+)
+
+DATATYPES: dict[str, DataType] = {d.name: d for d in (REGISTER, MULTI_REGISTER, MUTEX, SET, QUEUE, UNORDERED_QUEUE, KV)}
+# knossos's names for the same specifications
+ALIASES: dict[str, str] = {"cas-register": "register", "fifo-queue": "queue", "key-value": "kv"}
 
 
 def get_datatype(name: str) -> DataType:
     """The data type called ``name`` (ValueError naming the known ones)."""
     try:
-        return DATATYPES[name]
+        return DATATYPES[ALIASES.get(name, name)]
     except KeyError:
-        raise ValueError(f"unknown data type {name!r} (known: {', '.join(DATATYPES)})") from None
+        raise ValueError(f"unknown data type {name!r} (known: {', '.join([*DATATYPES, *ALIASES])})") from None

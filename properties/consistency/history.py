@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Iterable, Iterator, NamedTuple
 
+from splitbrain.properties.consistency.edn import Keyword
+
 OK = "ok"
 FAIL = "fail"
 INFO = "info"
@@ -114,6 +116,8 @@ def _show(x: Any) -> str:
         return "true"
     if x is False:
         return "false"
+    if isinstance(x, Keyword):
+        return f":{x}"
     if isinstance(x, str):
         return f'"{x}"'
     if isinstance(x, (tuple, list)):
@@ -141,10 +145,15 @@ class Event(NamedTuple):
 
 @dataclass(frozen=True)
 class History:
-    """A sequence of operations, in invocation order (ids 0, 1, 2, ...)."""
+    """A sequence of operations, in invocation order (ids 0, 1, 2, ...).
+
+    ``nemesis`` keeps the events of non-client processes (Jepsen's fault
+    injector) as ``(line, type, f, value)`` for display; no checker judges them.
+    """
 
     ops: tuple[Operation, ...]
     source: str = field(default="", compare=False)
+    nemesis: tuple[tuple[Any, ...], ...] = field(default=(), compare=False)
 
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.ops)
@@ -238,9 +247,9 @@ class HistoryBuilder:
             op[_SEEN] = frozenset(seen)
         return op[_ID]
 
-    def history(self, source: str = "") -> History:
+    def history(self, source: str = "", nemesis: tuple[tuple[Any, ...], ...] = ()) -> History:
         """The operations so far; outstanding ones count as indeterminate."""
-        return History(tuple(Operation(*op) for op in self._ops), source)
+        return History(tuple(Operation(*op) for op in self._ops), source, nemesis)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@
   (it constrains nothing); ``:info ... :timed-out`` is indeterminate.
 - ``porcupine-kv``: one EDN map per line with ``:key``, ``:f`` in get / put /
   append, as in Porcupine's key-value test data.
-- ``jepsen-edn``: a Jepsen history, one EDN map per line (``{:process 0,
-  :type :invoke, :f :write, :value 3}``), optionally wrapped in ``[ ... ]``.
-  ``:ok`` completed, ``:fail`` did not happen, ``:info`` indeterminate;
-  operations of the ``:nemesis`` process are not client operations and are
-  skipped. ``:time`` is used as the time when every event has it.
+- ``jepsen-edn``: a Jepsen history of event maps (``{:process 0, :type
+  :invoke, :f :write, :value 3}``) in any EDN layout (:mod:`.edn`): a
+  top-level vector or list, or a sequence of maps, each map on one line or
+  pretty-printed over several, record literals ``#jepsen.history.Op{...}``
+  included. ``:ok`` completed, ``:fail`` did not happen, ``:info``
+  indeterminate; events of non-client processes (``:nemesis``) are kept on
+  :attr:`History.nemesis` for display and left out of the check. ``:time``
+  is used as the time when every event has it. An operation's line is the
+  line its invocation map starts on.
 
 Every reader raises :class:`models.registry.UsageError` for a malformed file:
 one line naming the file, the line number and what is wrong.
@@ -25,6 +29,7 @@ from typing import Any, Iterator
 
 from splitbrain.models.registry import UsageError
 from splitbrain.properties.consistency.datatypes import DATATYPES, DataType
+from splitbrain.properties.consistency.edn import EdnError, Keyword, Tagged, parse_edn, read_elements
 from splitbrain.properties.consistency.history import FAIL, INFO, INVOKE, OK, UNKNOWN, History, HistoryBuilder, HistoryError
 
 FORMATS = ("porcupine-etcd", "porcupine-kv", "jepsen-edn")
@@ -137,201 +142,68 @@ def _etcd_result(f: str, raw: str, path: Path, number: int) -> Any:
 # --- EDN ---------------------------------------------------------------------------
 
 
-class Keyword(str):
-    """An EDN keyword such as ``:ok`` (the text without the colon)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return ":" + str(self)
-
-
-class EdnError(ValueError):
-    """Malformed EDN text (the message says what and at which column)."""
-
-
-_EDN_TOKEN = re.compile(r"""
-    (?P<ws>[\s,]+|;[^\n]*)
-  | (?P<open>\#\{|[\[({])
-  | (?P<close>[\])}])
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<atom>[^\s,\[\](){}"]+)
-""", re.VERBOSE)
-_NUMBER = re.compile(r"^[+-]?\d+N?$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\d*\.\d+|\d+)([eE][+-]?\d+)?M?$")
-_STRING_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-
-
-def parse_edn(text: str) -> Any:
-    """The value of one EDN form (maps become dicts with Keyword keys).
-
-    Vectors and lists become tuples, sets frozensets, ``nil`` None.
-    """
-    tokens = []
-    pos = 0
-    while pos < len(text):
-        m = _EDN_TOKEN.match(text, pos)
-        if not m:
-            if text[pos] == '"':
-                raise EdnError(f"unterminated string at column {pos + 1}")
-            raise EdnError(f"unexpected character {text[pos]!r} at column {pos + 1}")
-        if m.lastgroup != "ws":
-            tokens.append((m.lastgroup, m.group(), pos + 1))
-        pos = m.end()
-    if not tokens:
-        raise EdnError("no value")
-    value, i = _edn_form(tokens, 0)
-    if i != len(tokens):
-        raise EdnError(f"unexpected {tokens[i][1]!r} after the value at column {tokens[i][2]}")
-    return value
-
-
-_CLOSERS = {"[": "]", "(": ")", "{": "}", "#{": "}"}
-
-
-def _edn_form(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int]:
-    kind, text, col = tokens[i]
-    if kind == "open":
-        items = []
-        i += 1
-        while True:
-            if i >= len(tokens):
-                raise EdnError(f"{text!r} opened at column {col} is never closed")
-            if tokens[i][0] == "close":
-                if tokens[i][1] != _CLOSERS[text]:
-                    raise EdnError(f"{tokens[i][1]!r} at column {tokens[i][2]} does not close {text!r} at column {col}")
-                i += 1
-                break
-            item, i = _edn_form(tokens, i)
-            items.append(item)
-        if text == "{":
-            if len(items) % 2:
-                raise EdnError(f"the map at column {col} has a key without a value")
-            try:
-                return {items[j]: items[j + 1] for j in range(0, len(items), 2)}, i
-            except TypeError:
-                raise EdnError(f"the map at column {col} has an unhashable key") from None
-        if text == "#{":
-            try:
-                return frozenset(items), i
-            except TypeError:
-                raise EdnError(f"the set at column {col} has an unhashable element") from None
-        return tuple(items), i
-    if kind == "close":
-        raise EdnError(f"unexpected {text!r} at column {col}")
-    if kind == "string":
-        return re.sub(r"\\(.)", lambda m: _STRING_ESCAPES.get(m.group(1), m.group(1)), text[1:-1]), i + 1
-    return _edn_atom(text), i + 1
-
-
-def _edn_atom(text: str) -> Any:
-    """The value of an atom: nil, true, false, a keyword, a number or a symbol."""
-    value = _ATOMS.get(text, _MISSING)
-    if value is _MISSING:
-        value = _parse_atom(text)
-        if len(_ATOMS) < 10_000:  # atoms repeat (keywords, small numbers); values are immutable
-            _ATOMS[text] = value
-    return value
-
-
-_ATOMS: dict[str, Any] = {}
-_MISSING = object()
-
-
-def _parse_atom(text: str) -> Any:
-    if text == "nil":
-        return None
-    if text == "true":
-        return True
-    if text == "false":
-        return False
-    if text.startswith(":") and len(text) > 1:
-        return Keyword(text[1:])
-    if _NUMBER.match(text):
-        return int(text.rstrip("N"))
-    if _FLOAT.match(text):
-        return float(text.rstrip("M"))
-    return text  # a symbol
-
-
-_ATOM = r'[^\s,{}\[\]()"#;]+'
-_STR = r'"(?:[^"\\]|\\.)*"'
-_FLAT_MAP = re.compile(rf"^\{{(?:[\s,]*:{_ATOM}\s+(?:{_STR}|{_ATOM}))*[\s,]*\}}$")
-_FLAT_PAIR = re.compile(rf"(?<![^\s,{{]):({_ATOM})\s+({_STR}|{_ATOM})")
-
-
-_SIMPLE_VALUE = r'nil|-?\d+|"[^"\\]*"'
-_COMMON_EVENT = re.compile(  # the usual shape of a Jepsen / Porcupine event line
-    rf'^\{{:process (\d+), :type :(invoke|ok|fail|info), :f :([\w\-]+), '
-    rf'(?::key ({_SIMPLE_VALUE}), )?:value ({_SIMPLE_VALUE})\}}$')
-_K_PROCESS, _K_TYPE, _K_F, _K_KEY, _K_VALUE = (Keyword(k) for k in ("process", "type", "f", "key", "value"))
-
-
-def _simple_value(raw: str) -> Any:
-    if raw == "nil":
-        return None
-    if raw[0] == '"':
-        return raw[1:-1]
-    return int(raw)
-
-
 def parse_edn_line(text: str) -> Any:
-    """``parse_edn`` with fast paths for the usual event line and for flat maps."""
-    m = _COMMON_EVENT.match(text)
-    if m:
-        process, kind, f, key, value = m.groups()
-        event = {_K_PROCESS: int(process), _K_TYPE: _edn_atom(":" + kind), _K_F: _edn_atom(":" + f)}
-        if key is not None:
-            event[_K_KEY] = _simple_value(key)
-        event[_K_VALUE] = _simple_value(value)
-        return event
-    if _FLAT_MAP.match(text):
-        out: dict[Any, Any] = {}
-        for key, raw in _FLAT_PAIR.findall(text):
-            if raw.startswith('"'):
-                value: Any = raw[1:-1]
-                if "\\" in value:
-                    value = re.sub(r"\\(.)", lambda m: _STRING_ESCAPES.get(m.group(1), m.group(1)), value)
-            else:
-                value = _edn_atom(raw)
-            out[Keyword(key)] = value
-        return out
+    """The value of one EDN form (kept for callers of the line-based reader: same as ``parse_edn``)."""
     return parse_edn(text)
 
 
-def _edn_events(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each event map with its line number (an enclosing ``[ ... ]`` is allowed)."""
-    for number, line in _lines(path):
-        body = line.strip()
-        if not body or body.startswith(";") or body in ("[", "]"):
-            continue
-        if body.startswith("[{"):  # the first event of a history written as one vector
-            body = body[1:]
-        if body.endswith("}]"):  # the last one
-            body = body[:-1]
-        try:
-            value = parse_edn_line(body)
-        except EdnError as exc:
-            raise _fail(path, number, f"malformed EDN: {exc}") from None
+def _text(path: Path) -> str:
+    """The whole file, or a UsageError naming it (and the line, for text that is not UTF-8)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, None, "is a directory, not a history file") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(path, text_line_of_offset(path.read_bytes(), exc.start), "not UTF-8 text") from None
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_edn_events(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """Each event map of an EDN history file with the line it starts on.
+
+    The file may be one vector or list of maps, or a sequence of maps, laid out
+    over any number of lines; a record literal ``#jepsen.history.Op{...}``
+    counts as its map. UsageError (file, line, what was expected) otherwise.
+    """
+    path = Path(path)
+    try:
+        forms = read_elements(_text(path))
+    except EdnError as exc:
+        raise _fail(path, exc.line, f"malformed EDN at column {exc.column}: {exc.message}") from None
+    events = []
+    for number, value in forms:
+        if isinstance(value, Tagged) and isinstance(value.value, dict):
+            value = value.value
         if not isinstance(value, dict):
             raise _fail(path, number, "expected one event map {:process ..., :type ..., :f ..., :value ...}")
-        yield number, value  # Keyword keys compare and hash as the plain strings
+        events.append((number, value))  # Keyword keys compare and hash as the plain strings
+    return events
+
+
+def is_client(process: Any) -> bool:
+    """False for Jepsen's non-client process, the fault injector ``:nemesis``."""
+    return process != "nemesis"
 
 
 def _edn_history(path: Path, datatype: DataType | None, *, require_key: bool) -> tuple[History, DataType | None]:
     builder = HistoryBuilder()
-    events = list(_edn_events(path))
+    events = read_edn_events(path)
     if not events:
         raise _fail(path, None, "empty history: no events")
     use_time = all(isinstance(ev.get("time"), (int, float)) and not isinstance(ev.get("time"), bool)
                    for _, ev in events)
     inferred = datatype
+    nemesis: list[tuple[int, str, str, Any]] = []
     for number, ev in events:
         for field in ("process", "type", "f"):
             if field not in ev:
                 raise _fail(path, number, f"event has no :{field}")
         process, kind, f = ev["process"], ev["type"], ev["f"]
-        if process == "nemesis" or (isinstance(process, Keyword) and process == "nemesis"):
+        if not is_client(process):
+            nemesis.append((number, str(kind), str(f), ev.get("value")))
             continue
         if not isinstance(kind, Keyword) or kind not in (INVOKE, OK, FAIL, INFO):
             raise _fail(path, number, f":type must be :invoke, :ok, :fail or :info, got {_edn_show(kind)}")
@@ -362,7 +234,7 @@ def _edn_history(path: Path, datatype: DataType | None, *, require_key: bool) ->
                 builder.complete(_process(process), str(kind), f, value, time=time)
         except HistoryError as exc:
             raise _fail(path, number, str(exc)) from None
-    return builder.history(str(path)), inferred
+    return builder.history(str(path), tuple(nemesis)), inferred
 
 
 def _process(x: Any) -> Any:
@@ -378,7 +250,8 @@ def _edn_show(x: Any) -> str:
 
 
 _INFER = {"read": None, "write": "register", "cas": "register", "get": "kv", "put": "kv", "append": "kv",
-          "add": "set", "remove": "set", "contains": "set", "enqueue": "queue", "dequeue": "queue"}
+          "add": "set", "remove": "set", "contains": "set", "enqueue": "queue", "dequeue": "queue",
+          "acquire": "mutex", "release": "mutex", "txn": "multi-register"}
 
 
 def infer_datatype_of(f: str) -> DataType | None:
@@ -407,12 +280,12 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     first = ""
     for _, line in _lines(path):
-        if line.strip() and not line.strip().startswith(";") and line.strip() not in ("[", "]"):
+        if line.strip() and not line.strip().startswith(";") and line.strip() not in ("[", "]", "(", ")"):
             first = line.strip()
             break
     if _ETCD_LINE.match(first):
         return "porcupine-etcd"
-    if first.startswith("{") or first.startswith("[{"):
+    if first.startswith(("{", "[", "(", "#")):
         return "porcupine-kv" if ":key" in first and re.search(r":f\s+:(get|put|append)\b", first) else "jepsen-edn"
     if path.suffix == ".log":
         return "porcupine-etcd"
