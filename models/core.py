@@ -133,6 +133,11 @@ class Model(ABC, Generic[S, A]):
         return self
 
 
+def replace_at(t: tuple, i: int, value: Any) -> tuple:
+    """``t`` with item ``i`` replaced by ``value`` (TLA+'s ``[t EXCEPT ![i] = value]``)."""
+    return t[:i] + (value,) + t[i + 1:]
+
+
 def format_action(action: Any) -> str:
     """``("deliver", 1, 2, ("vote", 3))`` as ``deliver(1, 2, (vote, 3))``."""
     if isinstance(action, tuple) and action and isinstance(action[0], str):

@@ -52,7 +52,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, Callable, Iterator, NamedTuple
 
-from splitbrain.models.core import Model
+from splitbrain.models.core import Model, replace_at
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.kinds import WF, Property, always, eventually, sometimes
 
@@ -182,7 +182,7 @@ class Paxos(Model[State, Action]):
                     if self.bug == "promise_not_kept":  # (the bug: the promise is not recorded)
                         yield ("Phase1b", name, b), (maxBal, maxVBal, maxVal, nxt_msgs)
                     else:
-                        yield ("Phase1b", name, b), (_with(maxBal, a, b), maxVBal, maxVal, nxt_msgs)
+                        yield ("Phase1b", name, b), (replace_at(maxBal, a, b), maxVBal, maxVal, nxt_msgs)
 
         # Phase2b(a): on a 2a message at or above its promise, acceptor a votes for
         # its value.
@@ -192,7 +192,7 @@ class Paxos(Model[State, Action]):
             for a, (phase2b, vote) in enumerate(self.phase2b[m]):
                 promise = maxBal[a]
                 if b > promise:
-                    nxt_bal = _with(maxBal, a, b)
+                    nxt_bal = replace_at(maxBal, a, b)
                 elif b == promise or below_promise:
                     nxt_bal = maxBal  # (the bug: votes below its promise, keeping the promise)
                 else:
@@ -203,7 +203,7 @@ class Paxos(Model[State, Action]):
                     yield phase2b, state  # votes again: nothing changes
                 else:
                     yield phase2b, (
-                        nxt_bal, _with(maxVBal, a, vbal), _with(maxVal, a, v), msgs | {vote},
+                        nxt_bal, replace_at(maxVBal, a, vbal), replace_at(maxVal, a, v), msgs | {vote},
                     )
 
     def _phase2a_witnesses(self, replies: dict[int, tuple[int, Any]]) -> list[tuple[str, tuple, Any]]:
@@ -447,12 +447,6 @@ class Paxos(Model[State, Action]):
             text += f" below its promise {state[0][a]}"
         return text + f" (maxVBal {state[1][a]} -> {next_state[1][a]})"
 
-
-def _with(t: tuple, i: int, value: Any) -> tuple:
-    """``t`` with item ``i`` replaced by ``value`` (the TLA+ ``[t EXCEPT ![i] = value]``)."""
-    items = list(t)
-    items[i] = value
-    return tuple(items)
 
 
 SPEC = ModelSpec(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from splitbrain.models.core import Model
+from splitbrain.models.core import Model, replace_at
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.kinds import WF, Property, always, eventually, sometimes
 
@@ -96,19 +96,19 @@ class TwoPhase(Model[State, Action]):
             if mine == "working":
                 # RMPrepare(rm): rm prepares and tells the TM.
                 yield prepare, (
-                    _set(rmState, rm, "prepared"), tmState, tmPrepared, msgs | {self.prepared_msg[rm]}
+                    replace_at(rmState, rm, "prepared"), tmState, tmPrepared, msgs | {self.prepared_msg[rm]}
                 )
                 # RMChooseToAbort(rm): rm spontaneously aborts (sending nothing).
-                yield choose_to_abort, (_set(rmState, rm, "aborted"), tmState, tmPrepared, msgs)
+                yield choose_to_abort, (replace_at(rmState, rm, "aborted"), tmState, tmPrepared, msgs)
             # RMRcvCommitMsg(rm): rm obeys the TM's Commit.
             if commit_sent:
                 yield rcv_commit, (
-                    state if mine == "committed" else (_set(rmState, rm, "committed"), tmState, tmPrepared, msgs)
+                    state if mine == "committed" else (replace_at(rmState, rm, "committed"), tmState, tmPrepared, msgs)
                 )
             # RMRcvAbortMsg(rm): rm obeys the TM's Abort.
             if abort_sent:
                 yield rcv_abort, (
-                    state if mine == "aborted" else (_set(rmState, rm, "aborted"), tmState, tmPrepared, msgs)
+                    state if mine == "aborted" else (replace_at(rmState, rm, "aborted"), tmState, tmPrepared, msgs)
                 )
 
     # -- properties -----------------------------------------------------------
@@ -196,12 +196,6 @@ def tc_consistent(state: State) -> bool:
     rmState = state[0]
     return not ("committed" in rmState and "aborted" in rmState)
 
-
-def _set(t: tuple, i: int, value: Any) -> tuple:
-    """``t`` with item ``i`` replaced by ``value`` (the TLA+ EXCEPT)."""
-    items = list(t)
-    items[i] = value
-    return tuple(items)
 
 
 SPEC = ModelSpec(

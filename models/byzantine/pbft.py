@@ -47,7 +47,7 @@ from itertools import combinations, product
 from typing import Any, Iterator, NamedTuple
 
 from splitbrain.models.byzantine.adversary import traitor_sets
-from splitbrain.models.core import Model
+from splitbrain.models.core import Model, replace_at
 from splitbrain.models.registry import ModelSpec, Param
 from splitbrain.properties.kinds import Property, always, sometimes
 
@@ -225,18 +225,18 @@ class PBFT(Model[State, Action]):
                     if d is not None and len(ix.commit[v, n, d]) + len(s.byz) >= self.quorum:
                         # Execute: committed-local, the replica executes d at n (in order).
                         row = done[:n - 1] + (d,) + done[n:]
-                        yield ("Execute", i, v, n, d), State(s.byz, s.view, s.changing, _set(s.executed, i, row), s.msgs)
+                        yield ("Execute", i, v, n, d), State(s.byz, s.view, s.changing, replace_at(s.executed, i, row), s.msgs)
                     break
         if v < self.views:
             # ViewChange: the replica times out and asks for view v + 1.
             P = self.certificates(s, ix, i)
-            yield ("ViewChange", i, v + 1, P), State(s.byz, _set(s.view, i, v + 1), _set(s.changing, i, True),
+            yield ("ViewChange", i, v + 1, P), State(s.byz, replace_at(s.view, i, v + 1), replace_at(s.changing, i, True),
                                                      s.executed, s.msgs | {("VIEW-CHANGE", v + 1, i, P)})
         if s.changing[i] and i == self.primary(v):
             # NewView: the new primary justifies O by 2f + 1 VIEW-CHANGEs and pre-prepares it.
             for O, why in self.new_view_options(s, ix, v).items():
                 msgs = {("NEW-VIEW", v, O)} | {("PRE-PREPARE", v, n, d) for n, d in O}
-                yield ("NewView", i, v, O, why), s._replace(changing=_set(s.changing, i, False),
+                yield ("NewView", i, v, O, why), s._replace(changing=replace_at(s.changing, i, False),
                                                              msgs=s.msgs | msgs)
         for w in range(v if s.changing[i] else v + 1, self.views + 1):
             if w == 0 or self.primary(w) == i:
@@ -249,7 +249,7 @@ class PBFT(Model[State, Action]):
                 # AcceptNewView: a backup checks O against its VIEW-CHANGEs, enters view w, prepares O.
                 msgs = {("PREPARE", w, n, d, i) for n, d in O}
                 yield ("AcceptNewView", i, w, O, why), s._replace(
-                    view=_set(s.view, i, w), changing=_set(s.changing, i, False), msgs=s.msgs | msgs)
+                    view=replace_at(s.view, i, w), changing=replace_at(s.changing, i, False), msgs=s.msgs | msgs)
 
     def send(self, s: State, msg: tuple) -> State:
         """``s`` with ``msg`` multicast by a correct replica."""
@@ -333,10 +333,6 @@ def agreement(s: State) -> bool:
 def executed_after_view_change(s: State) -> bool:
     return any(m[0] == "COMMIT" and m[1] > 0 and s.executed[m[4]][m[2] - 1] == m[3] for m in s.msgs)
 
-
-def _set(t: tuple, i: int, value: Any) -> tuple:
-    """``t`` with item ``i`` replaced by ``value``."""
-    return t[:i] + (value,) + t[i + 1:]
 
 
 def _certs(P: tuple) -> str:
