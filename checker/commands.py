@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, metavar="S", help="hypothesis engine: a different reproducible sample")
     p.add_argument("--max-depth", type=int, metavar="N", help="explore behaviours of at most N steps")
     p.add_argument("--fingerprint", action="store_true",
-                   help="store 64-bit fingerprints instead of states (less memory; reports a collision estimate)")
+                   help="store 64-bit xxh3 fingerprints instead of states, the same in every process (reports a collision estimate)")
     p.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
                    help="store one state per symmetry class (default: on for the models that ask for it, "
                         "as 'splitbrain list' shows)")
