@@ -88,3 +88,16 @@ def test_bench_only_matches_whole_names_or_globs(capsys):
     code, out, err = run(capsys, "bench", "--only", "pax")  # a substring is no match
     err = err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "'pax'" in err[0] and "paxoscommit" in err[0]
+
+
+def test_bench_mismatch_names_each_figure_not_reproduced():
+    from splitbrain.checker.bench import ENTRIES, mismatches
+
+    tlc = {"verdict": "ok", "distinct": 288, "generated": 1146, "depth": 11}  # TwoPhase rms=3, TLC
+    assert mismatches({"verdict": "ok", "distinct": 288, "generated": 1146, "depth": 11}, tlc) == []
+    wrong = mismatches({"verdict": "ok", "distinct": 287, "generated": 1146, "depth": 12}, tlc)
+    assert wrong == ["distinct: got 287, expected 288", "depth: got 12, expected 11"]
+    assert mismatches({"distinct": 1}, None) == []
+    # the TLA+ mirrors' entries carry TLC's figures
+    expected = {e.name: e.expect for e in ENTRIES}
+    assert expected["twophase-7"]["distinct"] == 296448 and expected["paxoscommit"]["generated"] == 16959159
