@@ -399,7 +399,7 @@ def property_table(spec: registry.ModelSpec) -> list[dict[str, Any]]:
     found: dict[str, str] = {}
     for raw in [{}] + [{"bug": flag} for flag in spec.bugs]:
         try:
-            model = registry.build(spec.name, raw)
+            model = registry.build(spec.origin or spec.name, raw)
         except UsageError:  # a parameter without a default: nothing to list
             continue
         for p in model.properties():

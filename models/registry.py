@@ -13,7 +13,8 @@ A user's class needs no registration: its parameters are its constructor's
 (typed by annotation or default: int, bool, str, float; one without a
 default is required), its summary the first line of its docstring. Class
 attributes ``bugs = {"flag": "what it breaks"}`` (the values its ``bug``
-parameter takes) and ``symmetry = True`` (``check`` explores one state per
+parameter takes), ``breaks = {"flag": ("Property", ...)}`` (the properties
+each flag violates, as ``list`` shows) and ``symmetry = True`` (``check`` explores one state per
 symmetry class by default) declare what built-in models declare in their
 SPEC. The project config is ``[tool.splitbrain]`` in the nearest
 pyproject.toml (see :func:`project_config`).
@@ -358,6 +359,11 @@ def spec_for_class(cls: Any, origin: str, name: str | None = None) -> ModelSpec:
     bugs = getattr(cls, "bugs", {})
     if not isinstance(bugs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in bugs.items()):
         raise UsageError(f'{origin}: bugs must be a dict of flag -> what it breaks, e.g. {{"no_turn": "..."}}')
+    breaks = getattr(cls, "breaks", {})
+    if not isinstance(breaks, dict) or not all(
+            k in bugs and isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v) for k, v in breaks.items()):
+        raise UsageError(f'{origin}: breaks must be a dict of bug flag -> the properties it violates, '
+                         f'e.g. {{"no_turn": ("MutualExclusion",)}}')
     symmetry = getattr(cls, "symmetry", False)
     if not isinstance(symmetry, bool):
         raise UsageError(f"{origin}: symmetry must be True or False")
@@ -372,6 +378,7 @@ def spec_for_class(cls: Any, origin: str, name: str | None = None) -> ModelSpec:
         factory=cls,
         params=tuple(params),
         bugs=dict(bugs),
+        breaks={k: tuple(v) for k, v in breaks.items()},
         symmetry=symmetry,
         origin=origin,
     )

@@ -272,3 +272,17 @@ def test_simulate_and_the_replay_helpers_take_user_models(capsys, workdir):
     assert_replays(data["trace"], model=BUGGY)
     with pytest.raises(pytest.fail.Exception, match="neither built in nor in the project config"):
         assert_replays(data["trace"])
+
+
+def test_a_user_model_lists_its_properties_and_the_flags_that_break_them(capsys, workdir):
+    write(workdir / "ring.py", RING.replace('symmetry = True', 'symmetry = True\n        breaks = {"skip": ("Apart",)}'))
+    code, out, err = run(capsys, "list", "ring.py:Ring", "--json")
+    assert code == 0 and json.loads(out)[0]["properties"] == []  # n has no default: no model to ask
+    write(workdir / "ring2.py", RING.replace("n: int,", "n: int = 3,")
+          .replace('symmetry = True', 'symmetry = True\n        breaks = {"skip": ("Apart",)}'))
+    code, out, err = run(capsys, "list", "ring2.py:Ring", "--json")
+    assert code == 0
+    (entry,) = json.loads(out)
+    assert entry["properties"] == [{"name": "Apart", "kind": "always", "broken_by": ["skip"]}]
+    write(workdir / "ring3.py", RING.replace('symmetry = True', 'symmetry = True\n        breaks = {"nosuch": ("Apart",)}'))
+    assert "breaks must be a dict of bug flag" in one_line_error(*run(capsys, "list", "ring3.py:Ring")[::2])
