@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = [
     "splitbrain.checker.partition_cli",
     "splitbrain.checker.lincheck_cli",
     "splitbrain.checker.txncheck_cli",
+    "splitbrain.checker.study_cli",
 ]
 
 

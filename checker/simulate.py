@@ -437,8 +437,13 @@ def simulate(
     *,
     check_deadlock: bool = True,
     swarm: bool = False,
+    metrics: Sequence[str] = (),
 ) -> CheckResult:
     """Take ``runs`` random walks of up to ``depth`` steps and judge the properties on what they visit.
+
+    ``metrics`` names measures from ``model.metrics()`` to compute on each
+    walk; their mean and 95% confidence interval (:func:`mean_ci`) go in
+    ``extra["metrics"]`` (an unknown name raises ValueError).
 
     The same ``seed`` gives the same walks (None: a fresh seed, recorded in
     the result's ``extra["seed"]`` and notes). With ``swarm``, each run
@@ -448,6 +453,12 @@ def simulate(
     """
     if runs < 0 or depth < 0:
         raise ValueError("runs and depth must be >= 0")
+    declared = model.metrics() if metrics else {}
+    unknown = [m for m in metrics if m not in declared]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}: {metric_choices(model)}")
+    measures = {name: declared[name] for name in metrics}
+    values: dict[str, list[float]] = {name: [] for name in measures}
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
@@ -460,7 +471,12 @@ def simulate(
     start = time.perf_counter()
     try:
         for _ in range(runs if inits else 0):
-            violation = _walk(mover, tally, inits, depth, rng, swarm, kinds)
+            states: list[Any] | None = [] if measures else None
+            actions: list[Any] = []
+            violation = _walk(mover, tally, inits, depth, rng, swarm, kinds, states, actions)
+            if states is not None:
+                for name, measure in measures.items():
+                    values[name].append(float(measure(states, actions[:len(states) - 1])))
             if violation is not None:
                 break
     except KeyboardInterrupt:
@@ -471,18 +487,63 @@ def simulate(
         trace_note=f"found by random simulation, seed {seed}",
     )
     result.extra.update({"seed": seed, "runs": tally.runs})
+    if measures:
+        result.extra["metrics"] = {name: metric_summary(v) for name, v in values.items()}
     return result
 
 
+def metric_choices(model: Model) -> str:
+    """A phrase listing the metrics ``model`` declares, for an error message."""
+    names = sorted(model.metrics())
+    if not names:
+        return f"model {model.name!r} declares no metrics"
+    return f"model {model.name!r} declares {', '.join(names)}"
+
+
+CI_Z = 1.96  # the normal distribution's 97.5% quantile: a two-sided 95% interval
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float | None]:
+    """The mean and the half-width of its 95% confidence interval, 1.96 * s / sqrt(n).
+
+    A normal approximation, with ``s`` the sample standard deviation (n - 1
+    in the denominator); the half-width is None for fewer than two values.
+    NaN for the mean of no values.
+    """
+    n = len(values)
+    if n == 0:
+        return float("nan"), None
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    s = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
+    return mean, CI_Z * s / n ** 0.5
+
+
+def metric_summary(values: Sequence[float]) -> dict[str, Any]:
+    """``{"runs", "mean", "ci95": [low, high] or None, "min", "max"}`` for one metric's per-walk values."""
+    mean, half = mean_ci(values)
+    return {"runs": len(values), "mean": mean,
+            "ci95": None if half is None else [mean - half, mean + half],
+            "min": min(values, default=None), "max": max(values, default=None)}
+
+
 def _walk(mover: Mover, tally: Tally, inits: list[tuple[int, Any]], depth: int,
-          rng: random.Random, swarm: bool, kinds: frozenset[str] | None) -> tuple[str, int, list[Any]] | None:
-    """One random walk; the violation it found, if any."""
+          rng: random.Random, swarm: bool, kinds: frozenset[str] | None,
+          states: list[Any] | None = None, actions: list[Any] | None = None) -> tuple[str, int, list[Any]] | None:
+    """One random walk; the violation it found, if any.
+
+    The walk's states are appended to ``states`` and its steps to ``actions``
+    when these lists are given.
+    """
     tally.start()
     init, state = inits[rng.randrange(len(inits))]
-    actions: list[Any] = []
+    actions = [] if actions is None else actions
     chooser = Swarm(kinds) if swarm else None
     while True:
         tally.visit(state, init, actions)
+        if states is not None:
+            states.append(state)
         steps, enabled = mover.moves(state)
         bad = tally.violated(state, enabled)
         if bad is not None:

@@ -41,13 +41,17 @@ def register(sub: Any) -> None:
     p.add_argument("--swarm", action="store_true",
                    help="each walk switches off some fault kinds at random, one in four (swarm testing)")
     p.add_argument("--no-deadlock", action="store_true", help="do not report states with no enabled action")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME",
+                   help="a per-walk measure the model declares (repeatable): its mean over the walks and a "
+                        "95%% confidence interval, mean +- 1.96*s/sqrt(n) (normal approximation; s the sample "
+                        "standard deviation), printed after the verdict and under \"metrics\" in --json")
     add_strict_arg(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from splitbrain.checker.simulate import simulate
+    from splitbrain.checker.simulate import metric_choices, simulate
 
     if args.runs < 1:
         raise UsageError("--runs must be >= 1")
@@ -56,6 +60,23 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise UsageError("--seed must be >= 0")
     model = build_model(args)
+    unknown = [m for m in args.metric if m not in model.metrics()]
+    if unknown:
+        raise UsageError(f"--metric {unknown[0]}: no such metric; {metric_choices(model)}")
     result = simulate(model, args.runs, args.depth, args.seed,
-                      check_deadlock=not args.no_deadlock, swarm=args.swarm)
-    return report(result, args)
+                      check_deadlock=not args.no_deadlock, swarm=args.swarm, metrics=args.metric)
+    code = report(result, args)
+    if not args.json and "metrics" in result.extra:
+        print("\n".join(format_metrics(result.extra["metrics"])))
+    return code
+
+
+def format_metrics(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """The metrics table: per metric the walks, the mean and its 95% confidence interval."""
+    width = max([len(name) for name in metrics] + [6])
+    lines = ["metrics (mean over the walks, 95% CI: mean +- 1.96*s/sqrt(n)):",
+             f"  {'metric':<{width}} {'walks':>7} {'mean':>12} {'95% CI':>27}"]
+    for name, m in metrics.items():
+        ci = "n/a" if m["ci95"] is None else f"[{m['ci95'][0]:.4g}, {m['ci95'][1]:.4g}]"
+        lines.append(f"  {name:<{width}} {m['runs']:>7,} {m['mean']:>12.4g} {ci:>27}")
+    return lines

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Generic, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
 
 from splitbrain.properties.kinds import Property
 
@@ -97,6 +97,14 @@ class Model(ABC, Generic[S, A]):
         and fails a ``--strict`` run.
         """
         return None
+
+    def metrics(self) -> dict[str, Callable[[list[S], list[A]], float]]:
+        """Per-walk measures ``simulate --metric`` can report: name -> f(states, actions) -> number.
+
+        ``states`` are the walk's states in order (the initial one first),
+        ``actions`` the steps between them. Default: none.
+        """
+        return {}
 
     def render(self, state: S) -> Any:
         """A short, JSON-serialisable rendering of ``state`` for traces."""

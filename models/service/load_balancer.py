@@ -55,7 +55,7 @@ import math
 import zlib
 from collections import Counter
 from itertools import combinations
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from splitbrain.models.actors import Actor, ActorModel, Context, World
 from splitbrain.models.faults import CRASH_FAULTS
@@ -281,6 +281,17 @@ class LoadBalancer(ActorModel):
             return True
         old = dict(before.assigned)
         return all(old.get(c, b) == b or old[c] not in before.ready for c, b in after.assigned)
+
+    def metrics(self) -> dict[str, Callable[[list[World], list[Any]], float]]:
+        """Per-walk measures for ``simulate --metric``: requests per backend, peak connections."""
+        def requests_to(backend: str) -> Callable[[list[World], list[Any]], float]:
+            return lambda states, actions: sum(self.routed(w, nxt).count(backend)
+                                               for w, a, nxt in zip(states, actions, states[1:])
+                                               if a[:2] == ("timeout", "lb"))
+        measures = {f"requests_{b}": requests_to(b) for b in self.backends}
+        measures["peak_connections"] = lambda states, actions: max(
+            (max(lb.conns) for lb in map(self.balancer, states) if lb is not None), default=0)
+        return measures
 
     def properties(self):
         props = [always_step("NoRouteToUnready", self.no_route_to_unready,

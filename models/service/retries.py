@@ -38,7 +38,7 @@ Bug flags:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from splitbrain.models.actors import Actor, ActorModel, Context, World
 from splitbrain.models.faults import CRASH_FAULTS, NETWORK_FAULTS
@@ -153,6 +153,28 @@ class Retries(ActorModel):
     def done(self, w: World) -> bool:
         client = self.state_of(w, "c")
         return client is not None and client.k > self.requests
+
+    def metrics(self) -> dict[str, Callable[[list[World], list[Any]], float]]:
+        """Per-walk measures for ``simulate --metric``."""
+        return {
+            "attempts": lambda states, actions: self._client_at_end(states).attempts,
+            "attempts_per_request": self._attempts_per_request,
+            "completion_ticks": self._completion_ticks,
+        }
+
+    def _client_at_end(self, states: list[World]) -> Client:
+        """The client's last state in a walk (its initial one if it was down throughout)."""
+        clients = [c for c in (self.state_of(w, "c") for w in states) if c is not None]
+        return clients[-1] if clients else Client(1, 0, 0, 0)
+
+    def _attempts_per_request(self, states: list[World], actions: list[Any]) -> float:
+        """Attempts sent per request started, at the end of the walk."""
+        client = self._client_at_end(states)
+        return client.attempts / max(1, min(client.k, self.requests))
+
+    def _completion_ticks(self, states: list[World], actions: list[Any]) -> float:
+        """Steps until every request has ended (a walk that never gets there: its length, a lower bound)."""
+        return next((i for i, w in enumerate(states) if self.done(w)), len(states) - 1)
 
     def properties(self):
         fair = [WF("delivery", "deliver", per=lambda a: a[1:]), WF("timers", "timeout", per=lambda a: a[1:]),
