@@ -199,6 +199,12 @@ class _Search:
         self.within = model.within_boundary if bounded else None
 
     # -- per new state --------------------------------------------------------
+    def stop_if_first(self) -> None:
+        """End the search at a violation, unless every violation is wanted."""
+        if self.stop_at_first:
+            self.stopped_early = True
+            raise _Stop
+
     def judge(self, state: Any, key: Any) -> None:
         """Check invariants and witnesses on a newly found state."""
         self.judged += 1
@@ -206,9 +212,7 @@ class _Search:
             if not cond(state):
                 self.violations[name] = key
                 self.judged_at[name] = self.judged
-                if self.stop_at_first:
-                    self.stopped_early = True
-                    raise _Stop
+                self.stop_if_first()
         if self.violations and not self.stop_at_first:
             self.invariants = [(n, c) for n, c in self.invariants if n not in self.violations]
         if self.witnesses:
@@ -226,18 +230,14 @@ class _Search:
             if not cond(state, action, nxt):
                 self.step_violations[name] = (key, action)
                 self.judged_at[name] = self.steps_judged
-                if self.stop_at_first:
-                    self.stopped_early = True
-                    raise _Stop
+                self.stop_if_first()
         if self.step_violations and not self.stop_at_first:
             self.step_invariants = [(n, c) for n, c in self.step_invariants if n not in self.step_violations]
 
     def deadlock(self, key: Any) -> None:
         if DEADLOCK not in self.violations:
             self.violations[DEADLOCK] = key
-        if self.stop_at_first:
-            self.stopped_early = True
-            raise _Stop
+        self.stop_if_first()
 
     def add_initial(self) -> list[Any]:
         states = []
@@ -416,13 +416,6 @@ class _Search:
 
     def coverage(self) -> Coverage:
         """Per action class and per property, what this search exercised."""
-        judged = {}
-        for p in self.props:
-            if p.kind == ALWAYS_STEP:
-                total = self.steps_judged
-            elif p.kind in LIVENESS_KINDS:
-                total = self.live_states if self.live_judged else 0
-            else:
-                total = self.judged
-            judged[p.name] = self.judged_at.get(p.name, total)
+        judged = Coverage.judged_counts(self.props, self.judged_at, self.judged, self.steps_judged,
+                                        self.live_states if self.live_judged else 0)
         return Coverage.build(self.model, self.taken, self.new, judged, {n: True for n in self.found})

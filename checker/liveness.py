@@ -92,7 +92,6 @@ from splitbrain.properties.kinds import (
     ALWAYS_EVENTUALLY, EVENTUALLY, LEADS_TO, LIVENESS_KINDS, Fairness, Property, action_kind,
     after_faults_of, describe_fairness, fairness_conditions,
 )
-from splitbrain.properties.lasso import judge_lasso  # noqa: F401  (judged there; kept importable here)
 from splitbrain.traces.replay import make_trace
 
 

@@ -6,7 +6,7 @@ import resource
 from dataclasses import dataclass, field
 from typing import Any
 
-from splitbrain.properties.kinds import ALWAYS, SAFETY_KINDS, SOMETIMES
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SAFETY_KINDS, SOMETIMES
 from splitbrain.traces.format import Trace
 
 OK = "ok"
@@ -87,6 +87,18 @@ class Coverage:
     actions: list[ActionCoverage] = field(default_factory=list)
     properties: list[PropertyCoverage] = field(default_factory=list)
     declared: list[str] | None = None
+
+    @staticmethod
+    def judged_counts(props: list[Any], judged_at: dict[str, int], states: int, steps: int,
+                      live_states: int) -> dict[str, int]:
+        """On how many states (steps, for ``always_step``) each property was judged.
+
+        A property that stopped being judged (violated, or a witness reached)
+        counts up to then (``judged_at``); a liveness property counts the
+        states of the graph it was judged on (0: not judged).
+        """
+        totals = {ALWAYS_STEP: steps, **{k: live_states for k in LIVENESS_KINDS}}
+        return {p.name: judged_at.get(p.name, totals.get(p.kind, states)) for p in props}
 
     @classmethod
     def build(cls, model: Any, taken: dict[Any, int], new: dict[Any, int], judged: dict[str, int],

@@ -49,7 +49,7 @@ from typing import Any, Callable, Sequence
 
 from splitbrain.checker.result import DEADLOCK, CheckResult, Coverage, fill_verdicts, peak_memory_mb
 from splitbrain.models.core import Model
-from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SOMETIMES
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, SOMETIMES
 from splitbrain.traces.format import Trace, to_jsonable
 from splitbrain.traces.replay import make_trace
 
@@ -248,15 +248,8 @@ class Tally:
 
     def coverage(self) -> Coverage:
         """What the walks exercised, per action class and per property."""
-        judged = {}
-        for p in self.props:
-            if p.kind == ALWAYS_STEP:
-                total = self.steps_judged
-            elif p.kind in LIVENESS_KINDS:
-                total = 0  # a sample cannot judge liveness
-            else:
-                total = self.generated
-            judged[p.name] = self.judged_at.get(p.name, total)
+        # a sample judges no liveness property
+        judged = Coverage.judged_counts(self.props, self.judged_at, self.generated, self.steps_judged, 0)
         return Coverage.build(self.model, self.taken, self.new, judged, {n: True for n in self.found})
 
     def violated(self, state: Any, enabled: bool) -> str | None:

@@ -16,7 +16,7 @@ from splitbrain.checker.hypothesis import hypothesis_check
 from splitbrain.checker.simulate import simulate
 from splitbrain.models.actors import Actor, ActorModel
 from splitbrain.models.core import Model
-from splitbrain.properties.kinds import always, always_step, sometimes
+from splitbrain.properties.kinds import always, always_step
 from splitbrain.traces.replay import replay
 from toys import Counter
 

@@ -706,7 +706,7 @@ def test_bcastbyz_corr_and_relay_hold_under_weak_fairness_as_in_tlc(bcast_graph)
 
 
 def test_bcastbyz_without_fairness_correct_processes_may_stall(bcast_graph):
-    from splitbrain.checker.liveness import judge_lasso
+    from splitbrain.properties.lasso import judge_lasso
 
     m, props, graph = bcast_graph
     for prop in props[2:]:

@@ -242,7 +242,7 @@ class Dynamo(ReplicatedModel):
 
     def reads_see_latest(self, w: World) -> bool:
         """Each read returns the latest write acknowledged before it began, or a concurrent write."""
-        latest, acked_at, invoked_at, started = None, {}, {}, {}
+        acked_at, invoked_at, started = {}, {}, {}
         for i, (kind, client, f, value) in enumerate(w.history):
             if f == "write":
                 if kind == "invoke":

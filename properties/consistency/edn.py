@@ -4,9 +4,9 @@ The whole format: whitespace and commas separate forms; ``;`` starts a comment
 to the end of the line; ``#_`` discards the next form. Values map to Python as
 
 - ``nil``, ``true``, ``false``: None, True, False;
-- strings (escapes ``\\t \\r \\n \\b \\f \\\\ \\" \\uXXXX``): str;
+- strings (escapes ``\\t \\r \\n \\b \\f \\\\ \\"`` and ``\\u`` with four hex digits): str;
 - characters ``\\c``, ``\\newline``, ``\\space``, ``\\tab``, ``\\return``,
-  ``\\formfeed``, ``\\backspace``, ``\\uXXXX``: :class:`Char` (a one-letter str);
+  ``\\formfeed``, ``\\backspace``, ``\\u0041`` (four hex digits): :class:`Char` (a one-letter str);
 - integers (``42``, ``-7``, ``12N``): int; floats (``3.5``, ``1e-3``,
   ``2.50M``, ``##Inf``, ``##-Inf``, ``##NaN``): float, or Decimal with ``M``;
 - keywords ``:a``, ``:ns/a``: :class:`Keyword`; symbols: :class:`Symbol`
@@ -337,7 +337,7 @@ class _Reader:
                 return chr(int(code[1:], 16))
             if code in _ESCAPES:
                 return _ESCAPES[code]
-            raise self.error(f"unknown string escape \\{code} (expected \\t \\r \\n \\b \\f \\\\ \\\" or \\uXXXX)",
+            raise self.error(f"unknown string escape \\{code} (expected \\t \\r \\n \\b \\f \\\\ \\\" or \\u and four hex digits)",
                              index)
         return _ESCAPE.sub(one, body)
 

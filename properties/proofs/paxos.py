@@ -68,7 +68,7 @@ def build(bug: str = "none") -> Protocol:
     p.relation("msg2b", A, B, V, doc="2b(acc, bal, val): acc votes for val in bal")
 
     a, x = A.var("a"), A.var("x")
-    b, c, d = B.var("b"), B.var("c"), B.var("d")
+    b, c = B.var("b"), B.var("c")
     v, w = V.var("v"), V.var("w")
 
     p.init(lambda s: z3.And(
