@@ -16,12 +16,14 @@ import time
 from typing import Any, Callable, MutableMapping, TextIO
 
 from splitbrain.checker.fingerprint import Fingerprinter
+from splitbrain.checker.fpstore import FingerprintStore, Frontier
 from splitbrain.checker.result import DEADLOCK, CheckResult, Coverage, PropertyResult, fill_verdicts, peak_memory_mb
 from splitbrain.models.core import Model
 from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP, LIVENESS_KINDS, SOMETIMES
 from splitbrain.traces.replay import make_trace
 
 
+FRONTIER_IN_MEMORY = 1 << 19  # fingerprint search: states of a level kept in memory; more go to disk
 SIMULATE_RUNS = 1000  # the simulate engine's defaults, as on the command line
 SIMULATE_DEPTH = 100
 
@@ -70,14 +72,18 @@ def check(
     progress_interval: float = 60.0,
     budget: int | None = None,
     seed: int | None = None,
+    workers: int | None = 1,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> CheckResult:
     """Explore every reachable state of ``model`` and judge its properties.
 
     ``engine`` is "bfs" (shortest counterexamples) or "dfs"; or a sampled
     engine, as on the command line: "hypothesis" (``budget`` examples of at
-    most ``max_depth`` steps, see ``splitbrain.checker.hypothesis``) or
-    "simulate" (``budget`` random walks of at most ``max_depth`` steps); both
-    take ``seed`` and ignore the exhaustive-only options. ``max_depth``
+    most ``max_depth`` steps, see ``splitbrain.checker.hypothesis``), "swarm"
+    (``budget`` guided walks, paths of at most ``max_depth`` steps, see
+    ``splitbrain.checker.swarm``) or "simulate" (``budget`` random walks of at
+    most ``max_depth`` steps); all take ``seed`` and ignore the exhaustive-only options. ``max_depth``
     bounds the number of steps from an initial state; when the bound stops
     the search with states left unexpanded, what was not violated is
     undecided (verdict "undecided"). ``always`` properties are judged on
@@ -90,24 +96,41 @@ def check(
     ``result.coverage`` counts, per action class, the steps taken (successors
     generated within the boundary; a step the boundary prunes is not taken)
     and the new states among them, and per property the states (steps) it
-    was judged on.
+    was judged on. ``workers`` (bfs): search on that many worker processes
+    (``backend`` "local"; None: the machine's cores) or Ray actors (``backend``
+    "ray", on the cluster at ``ray_address`` or a local Ray; None: its CPUs),
+    with the figures of one worker (see ``splitbrain.checker.parallel_bfs``);
+    dfs runs on one worker.
     """
-    if engine in ("hypothesis", "simulate"):
+    if engine in ("hypothesis", "swarm", "simulate"):
         if symmetry or fingerprint:
             raise ValueError(f"symmetry and fingerprint apply to bfs and dfs, not to {engine}")
         return _sampled(model, engine, budget, max_depth, seed, check_deadlock)
     if engine not in ("bfs", "dfs"):
-        raise ValueError(f"unknown engine {engine!r} (engines: bfs, dfs, hypothesis, simulate)")
+        raise ValueError(f"unknown engine {engine!r} (engines: bfs, dfs, hypothesis, swarm, simulate)")
     if budget is not None or seed is not None:
-        raise ValueError("budget and seed apply to the sampled engines (hypothesis, simulate), not to " + engine)
+        raise ValueError("budget and seed apply to the sampled engines (hypothesis, swarm, simulate), not to " + engine)
     if symmetry and not getattr(model, "has_symmetry", False):
         raise ValueError(f"model {model.name} declares no symmetry")
     stream = (sys.stderr if progress is True else progress) or None
-    search = _Search(model, fingerprint, symmetry, max_depth, check_deadlock, stop_at_first, Progress(stream, progress_interval))
+    if backend not in ("local", "ray"):
+        raise ValueError(f"unknown backend {backend!r} (backends: local, ray)")
+    if workers is not None and workers < 1:
+        raise ValueError("workers must be >= 1")
+    if engine == "bfs" and (workers != 1 or backend != "local"):
+        from splitbrain.checker.parallel_bfs import ParallelSearch
+
+        search = ParallelSearch(model, fingerprint, symmetry, max_depth, check_deadlock, stop_at_first,
+                                Progress(stream, progress_interval), workers=workers, backend=backend,
+                                ray_address=ray_address)
+    else:
+        search = _Search(model, fingerprint, symmetry, max_depth, check_deadlock, stop_at_first, Progress(stream, progress_interval))
     result = CheckResult(
         model=model.name, params=model.params(), engine=engine,
         fingerprint=fingerprint, symmetry=symmetry, max_depth=max_depth,
     )
+    if engine == "dfs" and (workers != 1 or backend != "local"):
+        result.notes.append("dfs runs on one worker in this process (--workers and --backend apply to bfs)")
     start = time.perf_counter()
     interrupted = False
     # States are acyclic tuples: the cycle collector only slows the search down.
@@ -130,17 +153,27 @@ def check(
     result.complete = not (interrupted or search.stopped_early or search.truncated)
     search.fill_verdicts(result, interrupted)
     result.coverage = search.coverage()
+    if isinstance(search.seen, FingerprintStore):
+        result.extra["seen_set_bytes"] = search.seen.nbytes
+        result.notes.append(
+            f"fingerprints: {search.seen.nbytes / max(1, result.distinct_states):.1f} bytes a state in memory, "
+            f"parent links on disk ({16 * result.distinct_states / 2**20:,.1f} MiB)"
+            + (f"; {search.spilled} batches of frontier states written to disk" if search.spilled else ""))
+        search.seen.close()
     return result
 
 
 def _sampled(model: Model, engine: str, budget: int | None, max_depth: int | None, seed: int | None,
              check_deadlock: bool) -> CheckResult:
-    """A hypothesis or simulate run with the engine's defaults for what is not given."""
-    if engine == "hypothesis":
-        from splitbrain.checker.hypothesis import DEFAULT_MAX_STEPS, hypothesis_check
+    """A hypothesis, swarm or simulate run with the engine's defaults for what is not given."""
+    if engine == "swarm":
+        from splitbrain.checker.swarm import swarm_check
 
-        return hypothesis_check(model, max_examples=budget, max_steps=max_depth or DEFAULT_MAX_STEPS,
-                                seed=seed, check_deadlock=check_deadlock)
+        return swarm_check(model, budget=budget, max_depth=max_depth, seed=seed, check_deadlock=check_deadlock)
+    if engine == "hypothesis":
+        from splitbrain.checker.hypothesis import hypothesis_check
+
+        return hypothesis_check(model, budget=budget, max_depth=max_depth, seed=seed, check_deadlock=check_deadlock)
     from splitbrain.checker.simulate import simulate
 
     return simulate(model, budget or SIMULATE_RUNS, max_depth or SIMULATE_DEPTH, seed, check_deadlock=check_deadlock)
@@ -161,7 +194,9 @@ class _Search:
         self.check_deadlock = check_deadlock and not model.allow_deadlock
         self.stop_at_first = stop_at_first
         self.progress = progress
-        self.seen: MutableMapping[Any, tuple[Any, Any]] = {}
+        # With fingerprints: a compact table in memory and the parent links on disk (TLC's scheme).
+        self.seen: MutableMapping[Any, tuple[Any, Any]] | FingerprintStore = FingerprintStore() if fingerprint else {}
+        self.spilled = 0  # frontier batches written to disk
         self.generated = 0
         self.depth = 0
         self.truncated = False  # max_depth cut some behaviours short
@@ -267,16 +302,21 @@ class _Search:
         classify, taken, new = self.classify, self.taken, self.new
         first = classify is _first  # the default class, computed inline (the hot loop)
         judge_step = self.judge_step if self.step_invariants else None
-        # The key of each state of the level (with keys: computed once, when the state is found).
-        keys = level if keyf is None else [keyf(s) for s in level]
+        # With keys, a level holds each state with its key (computed once, when the state is found);
+        # with fingerprints, a level beyond FRONTIER_IN_MEMORY states goes to disk in batches.
+        spill = FRONTIER_IN_MEMORY if isinstance(seen, FingerprintStore) else sys.maxsize
+        if keyf is not None:
+            keyed = Frontier(spill, int_keys=isinstance(seen, FingerprintStore))
+            for s in level:
+                keyed.append(s, keyf(s))
+            level = keyed
         while level:
             if self.max_depth is not None and steps >= self.max_depth:
                 self.truncated = True  # states remain whose steps the bound leaves unexplored
                 return
-            nxt: list[Any] = []
-            nxt_keys = nxt if keyf is None else []
-            for count, s in enumerate(level):
-                k = keys[count]
+            size = len(level)
+            nxt: Any = [] if keyf is None else Frontier(spill, int_keys=isinstance(seen, FingerprintStore))
+            for count, (s, k) in enumerate(zip(level, level) if keyf is None else level):
                 n = 0
                 try:
                     for a, t in succ(s):
@@ -297,19 +337,22 @@ class _Search:
                         if judge_step is not None:
                             judge_step(s, k, a, t)
                         judge(t, tk)
-                        nxt.append(t)
-                        if keyf is not None:
-                            nxt_keys.append(tk)
+                        if keyf is None:
+                            nxt.append(t)
+                        else:
+                            nxt.append(t, tk)
                 finally:  # counted even when a violation ends the search mid-state
                     self.generated += n
                 if n == 0 and check_deadlock:
                     self.deadlock(k)
                 if count & 1023 == 0 and progress.due():
-                    progress.line(len(seen), self.generated, len(level) - count + len(nxt), self.depth)
+                    progress.line(len(seen), self.generated, size - count + len(nxt), self.depth)
             steps += 1
             if nxt:
                 self.depth += 1
-            level, keys = nxt, nxt_keys
+            if keyf is not None:
+                self.spilled += nxt.spilled
+            level = nxt
 
     # -- depth-first ----------------------------------------------------------
     def dfs(self) -> None:
@@ -363,6 +406,8 @@ class _Search:
     # -- results --------------------------------------------------------------
     def path_to(self, key: Any) -> tuple[int, list[Any]]:
         """The initial-state index and the actions that first reached ``key``."""
+        if isinstance(self.seen, FingerprintStore):
+            return self.seen.path(key, self.model, self.keyf)  # type: ignore[arg-type]
         actions = []
         parent, label = self.seen[key]
         while parent is not None:

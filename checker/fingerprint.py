@@ -48,47 +48,23 @@ def encode(x: Any) -> bytes:
     return enc(x)
 
 
+py_encode = encode  # the pure-Python encoder (``encode`` is the C one when it is built)
+
+
 class Fingerprinter:
-    """Fingerprints for one search: ``fingerprint(state)``, remembering recent states and parts.
+    """Fingerprints for one search: ``fingerprint(state)``, remembering those of recent states.
 
     A search meets most states many times (TLC's states generated against
-    distinct states), and states share most of their parts (a node's state, a
-    message). So the fingerprints of recent states, and the encodings of the
-    recent parts of tuples and sets, are kept in tables keyed by the values
-    themselves (each emptied when it holds ``memo_size`` entries): a state met
-    again costs one dictionary lookup, as in an exact search. The fingerprints
-    are the module-level ``fingerprint``'s. States must be hashable, as for an
-    exact search.
+    distinct states), so the fingerprints of recent states are kept in a
+    table keyed by the states themselves (emptied when it holds ``memo_size``
+    entries): a state met again costs one dictionary lookup, as in an exact
+    search. The fingerprints are the module-level ``fingerprint``'s. States
+    must be hashable, as for an exact search.
     """
 
     def __init__(self, memo_size: int = 1 << 17) -> None:
-        parts = _Memo(memo_size)
-        part = parts.__getitem__
-
-        def encode_parts(x: Any) -> bytes:
-            """``encode(x)``, taking the encodings of a tuple's or set's elements from ``parts``."""
-            t = type(x)
-            enc = _ENCODERS.get(t) or _encoder_for(t)
-            if enc is _tuple:
-                try:
-                    return _TUPLE + _LEN(len(x)) + b"".join(map(part, x))
-                except TypeError:  # an unhashable element (a list, say): not remembered
-                    return enc(x)
-            if enc is _set:
-                return _SET + _LEN(len(x)) + b"".join(sorted(map(part, x)))
-            return enc(x)
-
-        def fingerprint_of(state: Any) -> int:
-            if type(state) is tuple:  # the common case, without a call of encode_parts
-                try:
-                    return xxh3_64_intdigest(_TUPLE + _LEN(len(state)) + b"".join(map(part, state)))
-                except TypeError:
-                    pass
-            return xxh3_64_intdigest(encode_parts(state))
-
-        parts.compute = encode_parts
         states = _Memo(memo_size)
-        states.compute = fingerprint_of
+        states.compute = lambda state: xxh3_64_intdigest(encode(state))  # the module's encode, C when built
         self.fingerprint: Callable[[Any], int] = states.__getitem__  # a C call when the state is known
 
 
@@ -195,3 +171,15 @@ def _new_encoder(t: type) -> Encoder:
         f"cannot fingerprint a {t.__module__}.{t.__qualname__}: states must be built from None, bool, int, "
         "float, str, bytes, tuples, frozensets, NamedTuples, dataclasses (with eq) and enums"
     )
+
+
+# The C encoder (checker/_fpcore.c, built at install when a compiler is there) writes the same
+# bytes as the Python one above, several times faster; what it does not encode itself
+# (dataclasses, other enums, ints beyond 64 bits) it hands to ``py_encode``.
+try:
+    from splitbrain.checker import _fpcore
+except ImportError:  # no compiler at install: the pure-Python encoder, the same fingerprints
+    _fpcore = None  # type: ignore[assignment]
+else:
+    _fpcore.set_fallback(py_encode)
+    encode = _fpcore.encode  # noqa: F811

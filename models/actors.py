@@ -2,7 +2,10 @@
 
 A protocol is written as :class:`Actor` s, one behaviour per kind of node.
 An actor keeps no state of its own: its handlers take the node's (immutable)
-state and return the new one, and ask a :class:`Context` for effects:
+state and return the new one, and ask a :class:`Context` for effects. A
+handler depends on its arguments and ``ctx.now()`` alone (no randomness, no
+counters kept elsewhere): the model remembers what each call did and replays
+it when the same node state meets the same message or timer again.
 
 - ``on_start(node_id, ctx, durable=None)``: the node's initial state. On a
   restart after a crash, ``durable`` is what ``durable(state)`` kept.
@@ -124,6 +127,11 @@ _P, _OW, _CRASH, _LOSS, _DUP, _REORDER, _JUMP, _BYZ = range(len(BUDGETS))
 
 TIMER_MODES = ("nondeterministic", "deadline")
 
+# Handler calls remembered (node states and messages recur across many Worlds), and field
+# values remembered with their renamings for symmetry; past this many, all are forgotten.
+REACTIONS_REMEMBERED = 200_000
+RENAMINGS_REMEMBERED = 200_000
+
 
 def _label(x: Any) -> str:
     """A message's or timer's name: its first element when it is a tuple, else the value itself."""
@@ -156,6 +164,16 @@ class World(NamedTuple):
     cut: frozenset
     byzantine: frozenset
     left: tuple
+
+
+class _Reaction(NamedTuple):
+    """What one handler call did: the node's new state, its armed timers (None: unchanged),
+    the envelopes it sent and the events it recorded."""
+
+    state: Any
+    armed: frozenset | None
+    sends: tuple
+    records: tuple
 
 
 class Context:
@@ -353,12 +371,16 @@ class ActorModel(Model[World, tuple]):
             raise ValueError(f"byzantine={cfg.byzantine} but only {len(self._candidates)} nodes have a "
                              "Byzantine message universe (Actor.byzantine_messages)")
         self._groups = self._symmetry(symmetry)
-        self._memo: dict[tuple, dict[Any, Any]] = {}
+        self._known: dict[Any, _Known] = {}       # symmetry: each field value met, with its renamings
+        self._renaming_numbers: dict[tuple, list[tuple[int, dict[str, str]]]] = {}   # node order -> renamings
+        self._delivered: dict[tuple, _Reaction] = {}    # remembered reactions to messages
+        self._fired: dict[tuple, _Reaction] = {}        # ... and to timers
+        self._interned: dict[Any, Any] = {}             # one copy of each node state and history
         self._node_groups = [tuple(sorted(self.index[x] for x in g)) for g in self._groups if g[0] in self.index]
         self._value_maps = [{a: b for part in combo for a, b in part.items() if a != b}
                             for combo in product(*[[dict(zip(g, p)) for p in permutations(g)]
                                                    for g in self._groups if g[0] not in self.index])]
-        self._erase = self._memo_renamer({name: "*" for g in self._groups for name in g})
+        self._erase = {name: "*" for g in self._groups for name in g}
         self.has_symmetry = any(len(g) > 1 for g in self._groups)
         if self.has_symmetry and topologies:
             topologies = [nx.relabel_nodes(g, m) for g in topologies for m, _ in self._all_renamings()]
@@ -419,11 +441,9 @@ class ActorModel(Model[World, tuple]):
         """Node ``node``'s actor state (None while it is crashed, or if it is Byzantine)."""
         return w.nodes[self.index[node]]
 
-    def live(self, w: World) -> Iterator[tuple[str, Any]]:
+    def live(self, w: World) -> list[tuple[str, Any]]:
         """``(node id, state)`` of every honest node that is up."""
-        for nid, state in zip(self.node_ids, w.nodes):
-            if state is not None:
-                yield nid, state
+        return [(nid, state) for nid, state in zip(self.node_ids, w.nodes) if state is not None]
 
     def is_up(self, w: World, node: str) -> bool:
         """Whether ``node`` is running the protocol (not crashed, not Byzantine)."""
@@ -480,33 +500,41 @@ class ActorModel(Model[World, tuple]):
         if self._faulty:
             yield from self._fault_steps(w)
 
-    def _ctx(self, w: World, i: int) -> Context:
-        return Context(self.node_ids[i], self.node_ids, w.clocks[i], self.index, self.deadlines)
-
     def _deliver(self, w: World, net: Any, src: str, dst: str, msg: Any, left: tuple) -> World:
         i = self.index[dst]
-        ctx = self._ctx(w, i)
-        state = self.actors[i].on_message(dst, w.nodes[i], src, msg, ctx)
-        return self._commit(w, i, state, ctx, net, w.timers[i], w.down, w.disk, left)
+        key = (i, w.nodes[i], w.timers[i], w.clocks[i], src, msg)
+        reaction = self._delivered.get(key)
+        if reaction is None:
+            reaction = _remember(self._delivered, key,
+                                 self._handle(i, w.nodes[i], w.timers[i], w.clocks[i], "message", (src, msg)))
+        return self._commit(w, i, reaction, net, w.down, w.disk, left)
 
     def _timeout(self, w: World, i: int, timer: Any, deadline: int | None) -> World:
-        ctx = self._ctx(w, i)
-        state = self.actors[i].on_timer(self.node_ids[i], w.nodes[i], timer, ctx)
-        return self._commit(w, i, state, ctx, w.net, w.timers[i] - {(timer, deadline)}, w.down, w.disk, w.left)
+        key = (i, w.nodes[i], w.timers[i], w.clocks[i], timer, deadline)
+        reaction = self._fired.get(key)
+        if reaction is None:
+            armed = w.timers[i] - {(timer, deadline)}   # the timer that fires is disarmed
+            reaction = _remember(self._fired, key, self._handle(i, w.nodes[i], armed, w.clocks[i], "timer", (timer,)))
+        return self._commit(w, i, reaction, w.net, w.down, w.disk, w.left)
 
     def _start(self, w: World, i: int, durable: Any, down: frozenset, disk: tuple, left: tuple) -> World:
-        ctx = self._ctx(w, i)
-        actor, nid = self.actors[i], self.node_ids[i]
-        state = actor.on_start(nid, ctx) if durable is None else actor.on_start(nid, ctx, durable)
-        return self._commit(w, i, state, ctx, w.net, frozenset(), down, disk, left)
+        reaction = self._handle(i, None, frozenset(), w.clocks[i], "start", () if durable is None else (durable,))
+        return self._commit(w, i, reaction, w.net, down, disk, left)
 
-    def _commit(self, w: World, i: int, state: Any, ctx: Context, net: Any, armed: frozenset,
-                down: frozenset, disk: tuple, left: tuple) -> World:
-        """The World after node i's handler returned ``state`` with effects ``ctx``."""
+    def _handle(self, i: int, state: Any, armed: frozenset, clock: int, event: str, args: tuple) -> _Reaction:
+        """Run node i's handler for ``event`` ("start", "message" or "timer") and collect its effects."""
+        nid, actor = self.node_ids[i], self.actors[i]
+        ctx = Context(nid, self.node_ids, clock, self.index, self.deadlines)
+        if event == "message":
+            state = actor.on_message(nid, state, *args, ctx)
+        elif event == "timer":
+            state = actor.on_timer(nid, state, *args, ctx)
+        else:
+            state = actor.on_start(nid, ctx, *args)
         if state is None:
-            raise TypeError(f"a handler of {type(self.actors[i]).__name__} returned None for node "
-                            f"{self.node_ids[i]}: return the node's (possibly unchanged) state")
-        nodes = w.nodes[:i] + (state,) + w.nodes[i + 1:]
+            raise TypeError(f"a handler of {type(actor).__name__} returned None for node "
+                            f"{nid}: return the node's (possibly unchanged) state")
+        new_armed = None if event == "message" else armed
         if ctx.timer_ops:
             table = dict(armed)
             for timer, deadline, arm in ctx.timer_ops:
@@ -514,16 +542,31 @@ class ActorModel(Model[World, tuple]):
                     table[timer] = deadline
                 else:
                     table.pop(timer, None)
-            armed = frozenset(table.items())
-        timers = w.timers if armed is w.timers[i] else w.timers[:i] + (armed,) + w.timers[i + 1:]
-        if ctx.sends:
-            src, byz, cut = ctx.node, w.byzantine, w.cut
-            drop = self.faults.partition_drop
-            envs = [(src, dst, msg) for dst, msg in ctx.sends
-                    if dst not in byz and not (drop and (src, dst) in cut)]
-            if envs:
-                net = self.network.send(net, envs)
-        history = w.history + tuple(ctx.records) if ctx.records else w.history
+            new_armed = frozenset(table.items())
+        return _Reaction(self._intern(state), new_armed, tuple([(nid, dst, msg) for dst, msg in ctx.sends]),
+                         tuple(ctx.records))
+
+    def _intern(self, x: Any) -> Any:
+        """The one copy of ``x`` the model keeps: equal node states and histories become the same
+        object, which symmetry reduction recognises by identity."""
+        if len(self._interned) >= REACTIONS_REMEMBERED:
+            self._interned.clear()
+        return self._interned.setdefault(x, x)
+
+    def _commit(self, w: World, i: int, reaction: _Reaction, net: Any, down: frozenset, disk: tuple,
+                left: tuple) -> World:
+        """The World after node i reacted with ``reaction`` (``net``: the messages in flight before its sends)."""
+        state, armed, sends, records = reaction
+        nodes = w.nodes[:i] + (state,) + w.nodes[i + 1:]
+        timers = w.timers if armed is None else w.timers[:i] + (armed,) + w.timers[i + 1:]
+        if sends:
+            byz, cut = w.byzantine, w.cut
+            if byz or (cut and self.faults.partition_drop):
+                drop = self.faults.partition_drop
+                sends = [env for env in sends if env[1] not in byz and not (drop and env[:2] in cut)]
+            if sends:
+                net = self.network.send(net, sends)
+        history = self._intern(w.history + records) if records else w.history
         return World(nodes, timers, net, w.clocks, history, down, disk, w.cut, w.byzantine, left)
 
     def _expired(self, w: World, i: int) -> bool:
@@ -650,71 +693,117 @@ class ActorModel(Model[World, tuple]):
         """The least renaming of ``w`` over the declared symmetry groups.
 
         Only renamings that sort each node group by a renaming-invariant
-        signature of the nodes' local state are tried (usually one), and they
-        are ordered by hash, ties broken by a full sort key: the choice is the
-        same for every member of a symmetry class, and cheap. (Hashes of
-        strings vary between processes, so the representative chosen may too;
-        the classes do not.)
+        signature of the nodes' local state are tried (usually one per value
+        renaming), and they are ordered by the hashes of the renamed node
+        states, then of every renamed field, ties broken by a full sort key:
+        the choice is the same for every member of a symmetry class, and cheap.
+        (Hashes of strings vary between processes, so the representative
+        chosen may too; the classes do not.)
         """
-        best, best_hash = None, 0
-        for mapping, order in self._renamings(w):
-            renamed = self._rename_world(w, mapping, order) if mapping else w
-            h = hash(renamed)
-            if best is None or h < best_hash or (h == best_hash and renamed != best and _key(renamed) < _key(best)):
-                best, best_hash = renamed, h
-        return best
+        known = self._known_value
+        nodes = [known(x) for x in w.nodes]
+        timers = [known(x) for x in w.timers]
+        disk = [known(x) for x in w.disk] if w.down else None
+        candidates = self._renamings(w, nodes, timers, disk)
+        if len(candidates) == 1 and not candidates[0][2]:
+            return w                                      # the only candidate renames nothing
+        if len(candidates) > 1:   # first by the hashes of the renamed node states: usually decisive
+            heads = [tuple([(nodes[i].renamed.get(r) or nodes[i].rename(r, mapping))[1] for i in order])
+                     for order, r, mapping in candidates]
+            least = min(heads)
+            candidates = [c for c, head in zip(candidates, heads) if head == least]
+        shared = [known(w.net), known(w.history)] + [known(x) for x in (w.down, w.cut, w.byzantine) if x]
+        best = best_score = None
+        for order, r, mapping in candidates:
+            fields = [nodes[i] for i in order] + [timers[i] for i in order] + shared
+            if disk:
+                fields += [disk[i] for i in order]
+            renamed = [k.renamed.get(r) or k.rename(r, mapping) for k in fields]
+            score = tuple([h for _, h in renamed]) + tuple([w.clocks[i] for i in order])
+            if best is None or score < best_score:
+                best, best_score = (order, renamed), score
+            elif score == best_score:
+                mine, theirs = self._assemble(w, order, renamed), self._assemble(w, *best)
+                if mine != theirs and _key(mine) < _key(theirs):
+                    best = (order, renamed)
+        return self._assemble(w, *best)
 
-    def _renamings(self, w: World) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
-        """The renamings that put each node group in order of signature, with every value renaming."""
-        ids, erase = self.node_ids, self._erase
-        arrangements = []
+    def _known_value(self, x: Any) -> _Known:
+        """The renamings of ``x`` found so far (node states, timers, networks and histories recur
+        across Worlds: frozensets, which keep their hash, are looked up by value, the rest by identity)."""
+        key = x if x.__class__ is frozenset else id(x)
+        found = self._known.get(key)
+        if found is not None and (key is x or found.value is x):
+            return found
+        if len(self._known) >= RENAMINGS_REMEMBERED:
+            self._known.clear()
+        known = self._known[key] = _Known(x, hash(_rename(x, self._erase)), {})
+        return known
+
+    def _renamings(self, w: World, nodes: list[_Known], timers: list[_Known], disk: list[_Known] | None
+                   ) -> list[tuple[tuple[int, ...], int, dict[str, str]]]:
+        """The renamings that put each node group in order of signature, with every value renaming.
+
+        Each is ``(order, number, mapping)``: the renamed World's node j is
+        ``w``'s node ``order[j]``; ``mapping`` renames the names in a field.
+        """
+        ids, down, byzantine, clocks = self.node_ids, w.down, w.byzantine, w.clocks
+        orders = [list(self._positions)]
         for group in self._node_groups:
-            sig = {i: hash((erase(w.nodes[i]), erase(w.timers[i]), w.clocks[i], erase(w.disk[i]),
-                            ids[i] in w.down, ids[i] in w.byzantine)) for i in group}
+            if disk or byzantine:
+                sig = {i: (nodes[i].erased, timers[i].erased, clocks[i], disk[i].erased if disk else 0,
+                           ids[i] in down, ids[i] in byzantine) for i in group}
+            else:
+                sig = {i: (nodes[i].erased, timers[i].erased, clocks[i]) for i in group}
             ranked = sorted(group, key=sig.__getitem__)
-            blocks = [list(b) for _, b in groupby(ranked, key=sig.__getitem__)]
-            arrangements.append([[i for block in combo for i in block]
-                                 for combo in product(*[permutations(b) for b in blocks])])
-        for choice in product(*arrangements):
-            mapping: dict[str, str] = {}
-            order = list(self._positions)
-            for group, arrangement in zip(self._node_groups, choice):
-                for new, old in zip(group, arrangement):
-                    order[new] = old
-                    if old != new:
-                        mapping[ids[old]] = ids[new]
-            for values in self._value_maps:
-                yield {**mapping, **values}, tuple(order)
+            if len(set(sig.values())) == len(group):
+                arrangements = [ranked]                  # the usual case: one order
+            else:
+                blocks = [list(b) for _, b in groupby(ranked, key=sig.__getitem__)]
+                arrangements = [[i for block in combo for i in block]
+                                for combo in product(*[permutations(b) for b in blocks])]
+            extended = []
+            for order in orders:
+                for arrangement in arrangements:
+                    order = order[:]
+                    for new, old in zip(group, arrangement):
+                        order[new] = old
+                    extended.append(order)
+            orders = extended
+        found = []
+        for order in orders:
+            key = tuple(order)
+            numbered = self._renaming_numbers.get(key)
+            if numbered is None:
+                moves = {ids[old]: ids[new] for new, old in enumerate(key) if old != new}
+                numbered = self._renaming_numbers[key] = [(len(self._renaming_numbers) * len(self._value_maps) + v,
+                                                           {**moves, **values})
+                                                          for v, values in enumerate(self._value_maps)]
+            found += [(key, number, mapping) for number, mapping in numbered]
+        return found
 
-    def _memo_renamer(self, m: dict[str, str]) -> Callable[[Any], Any]:
-        """``_rename(x, m)``, remembered: node states, messages and histories recur across Worlds."""
-        memo = self._memo.setdefault(tuple(sorted(m.items())), {})
+    @staticmethod
+    def _assemble(w: World, order: tuple[int, ...], renamed: list[tuple[Any, int]]) -> World:
+        """The World of the renamed fields ``canonical`` lists (clocks moved by ``order``, budgets kept)."""
+        n = len(order)
+        values = [v for v, _ in renamed]
+        net, history = values[2 * n], values[2 * n + 1]
+        extra = iter(values[2 * n + 2:])
+        down = next(extra) if w.down else w.down
+        cut = next(extra) if w.cut else w.cut
+        byzantine = next(extra) if w.byzantine else w.byzantine
+        disk = tuple(extra) if w.down else w.disk
+        return World(tuple(values[:n]), tuple(values[n:2 * n]), net, tuple([w.clocks[i] for i in order]), history,
+                     down, disk, cut, byzantine, w.left)
 
-        def rename(x: Any) -> Any:
-            try:
-                return memo[x]
-            except KeyError:
-                if len(memo) > 100_000:
-                    memo.clear()
-                y = memo[x] = _rename(x, m)
-                return y
-        return rename
-
-    def _rename_world(self, w: World, m: dict[str, str], order: tuple[int, ...]) -> World:
+    @staticmethod
+    def _rename_world(w: World, m: dict[str, str], order: tuple[int, ...]) -> World:
         """``w`` with names renamed by ``m`` and node entries moved: new[j] = old[order[j]]."""
-        rename = self._memo_renamer(m)
-        nodes, timers, disk = w.nodes, w.timers, w.disk
-        net = frozenset([rename(e) for e in w.net]) if type(w.net) is frozenset else rename(w.net)
-        return World(tuple([rename(nodes[i]) for i in order]),
-                     tuple([rename(timers[i]) for i in order]),
-                     net,
-                     tuple([w.clocks[i] for i in order]),
-                     rename(w.history),
-                     _rename(w.down, m) if w.down else w.down,
-                     tuple([rename(disk[i]) for i in order]) if w.down else disk,
-                     _rename(w.cut, m) if w.cut else w.cut,
-                     _rename(w.byzantine, m) if w.byzantine else w.byzantine,
-                     w.left)
+        def moved(entries: tuple) -> tuple:
+            return tuple([_rename(entries[i], m) for i in order])
+        return World(moved(w.nodes), moved(w.timers), _rename(w.net, m), tuple([w.clocks[i] for i in order]),
+                     _rename(w.history, m), _rename(w.down, m), moved(w.disk), _rename(w.cut, m),
+                     _rename(w.byzantine, m), w.left)
 
     # -- traces ------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -812,6 +901,14 @@ class ActorModel(Model[World, tuple]):
         return "(keeps only its durable state)" if actor.durable(state) is not None else "(loses all its state)"
 
 
+def _remember(memo: dict, key: tuple, reaction: _Reaction) -> _Reaction:
+    """``memo[key] = reaction``, first forgetting everything when ``memo`` is full."""
+    if len(memo) >= REACTIONS_REMEMBERED:
+        memo.clear()
+    memo[key] = reaction
+    return reaction
+
+
 def _spend(left: tuple, k: int) -> tuple:
     budget = left[k]
     if budget is None:
@@ -832,6 +929,21 @@ def _timer_text(timer: Any, deadline: int | None) -> str:
 
 
 # -- renaming and ordering states, for symmetry ---------------------------------------
+
+class _Known(NamedTuple):
+    """A field value met by ``canonical``: its signature (the hash of the value with every
+    symmetric name erased) and its renamings so far, by renaming number: (renamed, hash)."""
+
+    value: Any
+    erased: int
+    renamed: dict[int, tuple[Any, int]]
+
+    def rename(self, number: int, mapping: dict[str, str]) -> tuple[Any, int]:
+        """The value renamed by ``mapping`` (renaming ``number``), with its hash, remembered."""
+        y = _rename(self.value, mapping)
+        pair = self.renamed[number] = (y, hash(y))
+        return pair
+
 
 def _rename(x: Any, m: dict[str, str]) -> Any:
     """``x`` with every string in ``m`` replaced by its image (recursively)."""
