@@ -1,56 +1,42 @@
-"""Any Model as a Hypothesis stateful test: sampled search with short counterexamples.
+"""Any Model as a Hypothesis stateful test: Hypothesis generates, shrinks and remembers the runs.
 
-``machine_class(model)`` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`.
-Its ``start`` rule picks an initial state; its ``step`` rule takes one enabled
-action among those that change the state, sorted the same way in every
-process. When only stuttering steps are left, the step begins a new walk, so
-no step of the budget is wasted. Every ``always`` property is checked by an
-invariant after each step, every ``always_step`` property on each step
-enabled in a visited state (self-loops included); a state with no enabled
-action at all is a ``Deadlock`` violation unless the model allows deadlock.
+``state_machine(model)`` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`:
 
-Guided search (``guided=True``, what ``hypothesis_check`` and
-``model_test_case`` use): plain random walks rarely reach a bug that needs a
-dozen well-placed steps (chain replication's stale read was not found in
-30,000 walks). A guided walk prefers the actions that lead to states not seen
-before in the run; after SEGMENT_STEPS steps it jumps to a state explored
-earlier that still has an unseen successor (or, one time in FROM_START_ODDS,
-to an initial state), and continues from there, never further than the
-steps-per-example bound from an initial state. Its choices come from a
-generator seeded by the run's seed and the number of steps taken so far, and
-each example resumes the walk where the previous one stopped: Hypothesis
-drives the run (examples, budget, profiles) but its draws, which it biases
-towards constants found in whatever modules are loaded, do not steer it, so a
-derandomized run takes the same steps in every environment. The run ends at
-the first violation (Hypothesis neither replays nor shrinks it). Unguided
-(``machine_class``'s default), each choice is its own draw, examples replay
-exactly, and Hypothesis shrinks them towards fewer and earlier choices.
+- an ``initialize`` rule picks an initial state (a draw among those within the
+  model's boundary);
+- one rule per action class (the model's ``action_classes()``, and the classes
+  met in a short breadth-first look at the model, up to DISCOVER_STATES
+  states), enabled when an action of that class leads somewhere new from the
+  current state; the rule draws one of those actions
+  (an index among them, sorted the same way in every process). When the look
+  did not reach every state, a catch-all rule ``other_action`` takes actions
+  of any class it did not see; where a fixed point (no step changes the
+  state) may be met, ``restart`` begins a new path from an initial state;
+- invariants: each ``always`` property on every state, the ``always_step``
+  properties on every step enabled in a visited state (self-loops included),
+  and ``Deadlock`` (no enabled action at all) unless the model allows it.
+  ``sometimes`` witnesses reached are recorded for the coverage; one never
+  reached is undecided, as in every sampled engine.
 
-Swarm testing: each walk may switch off a random subset of the model's fault
-kinds (its ``fault_kinds`` attribute, or the actor layer's fault actions such
-as ``drop`` and ``crash``; every action kind for a model without faults), each
-kind with odds of one in SWARM_OFF_ODDS, so that runs where some faults are
-absent (and others therefore frequent) get found. A switched-off kind is still
-taken when nothing else is enabled.
-
-A failing walk is shortened in action space: steps are removed while the
-violation remains (a 1-minimal trace), then up to RESAMPLE_WALKS random
-walks shorter than it look for a different, shorter scenario (each one found
-is shortened again). Unguided with the "dev" profile, Hypothesis shrinks the
-walk first. The trace is written in the splitbrain format, so ``splitbrain
-replay FILE`` reproduces it; with the "dev" profile it is also kept in the
-example database and replayed first by the next run.
+Every step is a Hypothesis draw, so Hypothesis's own machinery applies: its
+generation (with its swarm testing of rules: each example switches off a random
+subset of the rules), its shrinker (fewer and simpler steps), and its example
+database, where a failing example is kept and replayed first by the next run
+(``Phase.reuse``). Hypothesis chooses among the enabled classes first, then
+among the class's actions, so a class with few actions is not drowned by one
+with many.
 
 Entry points:
 
 - ``hypothesis_check(model, ...) -> CheckResult``: what ``splitbrain check
-  --engine hypothesis`` runs; verdicts as in ``splitbrain.checker.simulate`` (sampled:
-  an unreached ``sometimes`` property is undecided, not a violation).
-- ``model_test_case(model, ...)``: a ``unittest.TestCase`` subclass that
-  pytest collects; it fails with the trace rendered as numbered steps.
-- ``profile("ci")`` / ``profile("dev")``: the Hypothesis settings for CI and
-  for local exploration, also registered with Hypothesis as ``splitbrain-ci``
-  and ``splitbrain-dev``.
+  --engine hypothesis`` runs; sampled verdicts as in ``splitbrain.checker.simulate``
+  (never "holds"; an unreached ``sometimes`` property is undecided). The
+  failing example Hypothesis shrank becomes a splitbrain trace, made
+  1-minimal (steps removed while the violation remains); its note says what
+  each stage did.
+- ``profile(name)``: the settings of profile "ci", "dev" or "thorough", also
+  registered with Hypothesis as ``splitbrain-ci``, ``splitbrain-dev`` and
+  ``splitbrain-thorough``.
 """
 
 from __future__ import annotations
@@ -60,263 +46,282 @@ import json
 import random
 import re
 import time
-import unittest
+from collections import deque
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.control import current_build_context
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import Flaky
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-
-from splitbrain.checker.result import CheckResult
-from splitbrain.checker.simulate import (
-    SWARM_OFF_ODDS,
-    Mover,
-    Swarm,
-    Tally,
-    initial_states,
-    resample_shorter,
-    sampled_result,
-    shorten,
-    swarm_kinds,
-    trace_file_name,
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
-from splitbrain.models.core import Model
-from splitbrain.traces.format import Trace, TraceError, from_json, to_jsonable
-from splitbrain.traces.render import render_trace
-from splitbrain.traces.replay import make_trace, replay
 
-CI_EXAMPLES = 1000
-DEV_EXAMPLES = 5000
+from splitbrain.checker.result import DEADLOCK, CheckResult
+from splitbrain.checker.simulate import Mover, Tally, initial_states, sampled_result, shorten, trace_file_name
+from splitbrain.models.core import Model
+from splitbrain.properties.kinds import ALWAYS, ALWAYS_STEP
+from splitbrain.traces.format import Trace, to_jsonable
+from splitbrain.traces.render import render_trace
+from splitbrain.traces.replay import make_trace
+
 DEFAULT_MAX_STEPS = 50
-RESAMPLE_WALKS = 1000  # short random walks tried after a failure, looking for a shorter scenario
-SEGMENT_STEPS = 15  # guided search: steps of one walk before it jumps to another explored state
-FROM_START_ODDS = 4  # guided search: one jump in FROM_START_ODDS begins again at an initial state
-FRONTIER_TRIES = 20  # guided search: explored states tried per jump, looking for one with unseen successors
-DATABASE_DIR = ".hypothesis/examples"
+DATABASE_DIR = ".hypothesis/examples"  # Hypothesis's own default folder
+DISCOVER_STATES = 2000  # states looked at breadth-first to find the action classes that get a rule
+PROFILES = ("ci", "dev", "thorough")
+DEFAULT_PROFILE = "ci"  # of hypothesis_check and the pytest plugin; `splitbrain check` uses CLI_PROFILE
+CLI_PROFILE = "dev"
+# Examples per profile: "ci" keeps a 20-state model under a second, "dev" correct paxos 3/2/2 under five
+# (the bench entries hypothesis-*); "thorough" is for a run left going.
+EXAMPLES = {"ci": 50, "dev": 100, "thorough": 2000}
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
              HealthCheck.large_base_example]
 
 
-def profile(name: str = "ci") -> settings:
-    """The Hypothesis settings of profile ``name``: "ci" or "dev".
+def profile(name: str = DEFAULT_PROFILE, database: str | Path | None = None) -> settings:
+    """The Hypothesis settings of profile ``name``.
 
-    "ci": derandomized (the same examples on every run), no deadline, a fixed
-    budget of CI_EXAMPLES, no example database, and no Hypothesis shrink
-    phase: the failing run is shortened in action space instead (step
-    removal, then shorter random walks), which on the paxos and fault demo
-    bugs gave traces as short as BFS's at a small fraction of the cost of
-    Hypothesis's shrinker. "dev": random, DEV_EXAMPLES, Hypothesis shrinking
-    (of unguided runs), and the example database in DATABASE_DIR, so that a
-    failure found once is replayed first on the next run.
+    "ci": derandomized (the same examples on every run, so no example
+    database), EXAMPLES["ci"] examples. "dev": random (or seeded), the example
+    database in ``database`` (default DATABASE_DIR), EXAMPLES["dev"] examples.
+    "thorough": as "dev" with EXAMPLES["thorough"] examples. All of them
+    shrink a failure, have no deadline, and take DEFAULT_MAX_STEPS steps per
+    example. ValueError for another name.
     """
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r} (profiles: {', '.join(PROFILES)})")
     common = dict(deadline=None, suppress_health_check=_SUPPRESS, report_multiple_bugs=False,
-                  stateful_step_count=DEFAULT_MAX_STEPS, print_blob=False)
+                  stateful_step_count=DEFAULT_MAX_STEPS, max_examples=EXAMPLES[name],
+                  phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))
     if name == "ci":
-        return settings(max_examples=CI_EXAMPLES, derandomize=True, database=None,
-                        phases=(Phase.explicit, Phase.generate), **common)
-    if name == "dev":
-        return settings(max_examples=DEV_EXAMPLES, derandomize=False,
-                        database=DirectoryBasedExampleDatabase(DATABASE_DIR),
-                        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink), **common)
-    raise ValueError(f"unknown profile {name!r} (profiles: ci, dev)")
+        return settings(derandomize=True, database=None, **common)
+    db = DirectoryBasedExampleDatabase(str(database if database is not None else DATABASE_DIR))
+    return settings(derandomize=False, database=db, **common)
 
 
-settings.register_profile("splitbrain-ci", profile("ci"))
-settings.register_profile("splitbrain-dev", profile("dev"))
+for _name in PROFILES:
+    settings.register_profile(f"splitbrain-{_name}", profile(_name))
 
 
 class PropertyViolated(AssertionError):
-    """A run reached a state violating ``property`` (or a deadlock)."""
+    """A path from initial state ``init`` by ``actions`` violates ``property`` (or deadlocks).
 
-    def __init__(self, prop: str, init: int, actions: list[Any]):
+    Its text is the path as a rendered splitbrain trace, built when shown.
+    """
+
+    def __init__(self, model: Model, prop: str, kind: str, init: int, actions: list[Any]):
         super().__init__(f"{prop} violated after {len(actions)} steps")
+        self.model = model
         self.property = prop
+        self.kind = kind
         self.init = init
         self.actions = actions
+        self.path: Path | None = None  # the trace file written, if any
+
+    def trace(self, note: str = "") -> Trace:
+        """The violation as a splitbrain trace."""
+        return make_trace(self.model, self.init, self.actions, self.property, self.kind, note=note)
+
+    def __str__(self) -> str:
+        text = f"{self.property} violated after {len(self.actions)} steps\n\n{render_trace(self.trace())}"
+        if self.path is not None:
+            text += f"\n\nTrace written to {self.path}; replay with: splitbrain replay {self.path}"
+        return text
 
 
 class ModelMachine(RuleBasedStateMachine):
-    """Base of the machines :func:`machine_class` builds (one subclass per model)."""
+    """Base of the machines :func:`state_machine` builds (one subclass per model)."""
 
     model: Model
     mover: Mover
     tally: Tally
-    swarm: bool
-    kinds: frozenset[str] | None
     inits: list[tuple[int, Any]]
-    guided: bool
-    seed: int  # guided: mixed into every step's choices
-    max_steps: int
-    archive: list[tuple[int, tuple, Any]]  # guided: (init, path, state) of each state at its first visit
-    resume: tuple | None  # guided: the walk in progress when an example ended
+    rule_of: dict[str, str]  # action class -> the name of its rule
+    trace_dir: Path | None  # where the final (shrunk) failing example is written as a trace
 
     def __init__(self) -> None:
         super().__init__()
         self.init = 0
         self.state: Any = None
         self.actions: list[Any] = []
-        self.steps: list[tuple[Any, Any]] = []
+        self.by_rule: dict[str, list[tuple[Any, Any]]] = {}  # rule name -> its steps from this state
         self.enabled = True
-        self.chooser: Swarm | None = None
-        self.segment = 0  # steps since the walk began or jumped
         self.step_violation: tuple[str, Any] | None = None  # (step property, action) violated from this state
+
+    def _begin(self, index: int) -> None:
+        self.tally.start()
+        self.init, state = self.inits[index]
+        self.actions = []
+        self._arrive(state)
 
     def _arrive(self, state: Any) -> None:
         self.state = state
-        if self.guided and len(self.actions) < self.max_steps and hash(state) not in self.tally.seen:
-            self.archive.append((self.init, tuple(self.actions), state))
         self.tally.visit(state, self.init, self.actions)
-        self.steps, self.enabled = self.mover.moves(state)
+        steps, self.enabled = self.mover.moves(state)
         self.step_violation = self.mover.violation
-        if self.guided:  # where the next example resumes
-            type(self).resume = (self.init, self.actions, state, self.steps, self.enabled, self.segment,
-                                 self.chooser)
+        by_rule: dict[str, list[tuple[Any, Any]]] = {}
+        rule_of, classify = self.rule_of, self.model.action_class
+        for step in steps:
+            by_rule.setdefault(rule_of.get(classify(step[0]), "other_action"), []).append(step)
+        self.by_rule = by_rule
 
-    def _start(self, index: int) -> None:
-        """Begin a walk in initial state number ``index`` (with a fresh swarm)."""
-        self._begin(*self.inits[index], ())
+    def _take(self, name: str, data: Any) -> None:
+        steps = self.by_rule[name]
+        action, nxt = steps[data.draw(_index(len(steps)), label=name) if len(steps) > 1 else 0]
+        self.tally.take(action, nxt)
+        self.actions = self.actions + [action]
+        self._arrive(nxt)
 
-    def _begin(self, init: int, state: Any, path: tuple) -> None:
-        """Begin a walk (with a fresh swarm) at ``state``, reached by ``path`` from initial state ``init``."""
-        self.tally.start()
-        self.init, self.actions, self.segment = init, list(path), 0
-        if self.swarm:
-            self.chooser = Swarm(self.kinds)
-        self._arrive(state)
-
-    def _step(self, data: Any) -> None:
-        """Take one enabled action; at a fixed point (only stuttering left), begin a new walk.
-
-        Guided, a walk also ends after SEGMENT_STEPS steps or at ``max_steps``
-        from its initial state, and the next one begins at an explored state
-        (or, one time in FROM_START_ODDS, at an initial state); each step
-        prefers the actions that lead to states not seen before.
-        """
-        if self.guided:
-            # Not from Hypothesis's draws: it biases them towards constants found in the modules
-            # loaded, and cuts the run into examples of varying length, so a guided run would
-            # depend on what else was imported. Its steps depend only on how many came before.
-            data.draw(st.booleans(), label="coin")  # gives Hypothesis a choice to vary; not used
-            rng = random.Random(f"{self.seed}:{self.tally.generated}:{self.tally.runs}")
-            pick = lambda n, label: rng.randrange(n)  # noqa: E731
-        else:
-            pick = lambda n, label: data.draw(st.integers(0, n - 1), label=label)  # noqa: E731
-        steps = self.steps
-        if not steps or (self.guided and (self.segment >= SEGMENT_STEPS or len(self.actions) >= self.max_steps)):
-            self._jump(pick)
-            return
-        if self.chooser is not None:
-            # Off on the top value, so that shrinking (towards 0) moves towards every kind switched on.
-            steps = self.chooser.filter(
-                steps, lambda kind: pick(SWARM_OFF_ODDS, f"switch off {kind}") == SWARM_OFF_ODDS - 1)
-        if self.guided:
-            seen = self.tally.seen
-            steps = [m for m in steps if hash(m[1]) not in seen] or steps
-        action, state = steps[pick(len(steps), "action")]
-        self.tally.take(action, state)
-        self.actions.append(action)
-        self.segment += 1
-        self._arrive(state)
-
-    def _jump(self, pick: Callable[[int, str], int]) -> None:
-        """Begin the next walk: at an explored state (guided) or at an initial state."""
-        archive = self.archive
-        if self.guided and archive and pick(FROM_START_ODDS, "jump") > 0:
-            # To a state with a successor not seen yet; states without one are dropped on the way.
-            for _ in range(FRONTIER_TRIES):
-                i = pick(len(archive), "jump to")
-                init, path, state = archive[i]
-                if any(hash(nxt) not in self.tally.seen for _, nxt in self.mover.moves(state)[0]):
-                    self._begin(init, state, path)
-                    return
-                archive[i] = archive[-1]
-                archive.pop()
-                if not archive:
-                    break
-        self._start(pick(len(self.inits), "restart in") if len(self.inits) > 1 else 0)
-
-    def _check(self) -> None:
-        bad = self.tally.violated(self.state, self.enabled)
-        actions = list(self.actions)
-        if bad is None and self.step_violation is not None:
-            bad, action = self.step_violation  # the path to this state, and the violating step
-            actions.append(action)
-        if bad is not None:
-            if self.tally.first_violation_run is None:
-                self.tally.first_violation_run = self.tally.runs
-                self.tally.first_violation = (bad, self.init, actions)
-            if self.guided:
-                raise FoundViolation()
-            raise PropertyViolated(bad, self.init, actions)
+    def _violation(self, prop: str, kind: str, actions: list[Any]) -> PropertyViolated:
+        if self.tally.first_violation is None:
+            self.tally.first_violation_run = self.tally.examples
+            self.tally.first_violation = (prop, self.init, actions)
+        exc = PropertyViolated(self.model, prop, kind, self.init, actions)
+        if self.trace_dir is not None and current_build_context().is_final:  # Hypothesis's report of the failure
+            trace = exc.trace(note="found by Hypothesis (splitbrain.hypothesis.state_machine)")
+            exc.path = trace.save(self.trace_dir / trace_file_name(trace))
+        return exc
 
 
-class FoundViolation(BaseException):
-    """A guided machine found a violation (in its tally): ends the search at once.
-
-    Not an Exception, so that Hypothesis does not replay the example (a guided
-    walk need not take the same steps again).
-    """
+@lru_cache(maxsize=None)
+def _index(n: int) -> st.SearchStrategy[int]:
+    """Which of ``n`` steps (sorted by ``action_key``) to take; shrinks towards the first."""
+    return st.integers(0, n - 1)
 
 
-def machine_class(model: Model, *, swarm: bool = True, check_deadlock: bool = True,
-                  tally: Tally | None = None, guided: bool = False,
-                  max_steps: int = DEFAULT_MAX_STEPS, seed: int = 0) -> type[ModelMachine]:
-    """A RuleBasedStateMachine that runs ``model``, with its ``always`` properties as invariants.
+_RESERVED = {"other_action", "restart", "start", "steps_hold", "no_deadlock", "model", "mover", "tally", "inits",
+             "rule_of", "trace_dir", "TestCase", "init", "state", "actions", "by_rule", "enabled", "step_violation"}
 
-    ``tally`` collects what the runs see (a fresh one if None). ``guided``:
-    walks jump between explored states and prefer new ones (see the module
-    docstring); paths stay within ``max_steps`` steps of an initial state.
-    The class name carries a digest of the model and its parameters, so the
-    example database keeps each model's failures apart.
+
+def _identifier(text: str, taken: set[str]) -> str:
+    """``text`` as a Python identifier not in ``taken`` (added to it) nor the name of a machine's attribute."""
+    name = re.sub(r"\W+", "_", text).strip("_") or "action"
+    if name[0].isdigit() or name in _RESERVED or hasattr(ModelMachine, name):
+        name = "do_" + name
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+class Look(NamedTuple):
+    """What a short breadth-first look at a model found."""
+
+    classes: list[str]  # the declared action classes, then those taken
+    complete: bool  # every reachable state was looked at
+    fixed_point: bool  # some state looked at has no step that changes it
+
+
+def look(model: Model, limit: int = DISCOVER_STATES) -> Look:
+    """The action classes of ``model``: declared, and taken in its first ``limit`` states breadth-first."""
+    classes = dict.fromkeys(model.action_classes() or ())
+    mover = Mover(model)
+    queue = deque(s for _, s in initial_states(model))
+    seen = set(queue)
+    fixed_point = False
+    while queue and len(seen) < limit:
+        steps = mover.moves(queue.popleft())[0]
+        fixed_point = fixed_point or not steps
+        for action, nxt in steps:
+            classes.setdefault(model.action_class(action))
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return Look(list(classes), not queue, fixed_point)
+
+
+def _class_rule(name: str) -> Callable[..., None]:
+    def take(self: ModelMachine, data: Any) -> None:
+        self._take(name, data)
+
+    take.__name__ = take.__qualname__ = name
+    return rule(data=st.data())(precondition(lambda self: name in self.by_rule)(take))
+
+
+def _invariant(name: str, check: Callable[[ModelMachine], None]) -> Callable[..., None]:
+    check.__name__ = check.__qualname__ = name
+    return invariant()(check)
+
+
+def state_machine(model: Model, *, check_deadlock: bool = True, trace_dir: str | Path | None = None,
+                  tally: Tally | None = None, classes: Iterable[str] | None = None) -> type[ModelMachine]:
+    """A RuleBasedStateMachine that runs ``model``: a rule per action class, its properties as invariants.
+
+    Use it as any Hypothesis state machine, e.g. ``TestPaxos = state_machine(model).TestCase``
+    in a test module, or with ``run_state_machine_as_test``. It runs with the
+    settings profile loaded at the time (with no deadline and Hypothesis's
+    slowness health checks off). A violation fails with the path rendered as a splitbrain trace;
+    with ``trace_dir``, the failing example Hypothesis reports is also written there as a trace file.
+
+    ``classes``: the action classes that get a rule (default: those :func:`look` finds).
+    ``tally`` collects what the runs see (a fresh one if None). The class
+    name carries a digest of the model and its parameters, so the example
+    database keeps each model's failures apart.
     """
     inits = initial_states(model)
     if not inits:
         raise ValueError(f"model {model.name} has no initial state within its boundary")
     tally = tally if tally is not None else Tally(model, check_deadlock)
+    seen = look(model)
+    taken: set[str] = set()
+    rule_of = {c: _identifier(c, taken) for c in (seen.classes if classes is None else classes)}
+    body: dict[str, Any] = {name: _class_rule(name) for name in rule_of.values()}
+    if not seen.complete or classes is not None:  # an action of a class not seen may come up
+        body["other_action"] = _class_rule("other_action")
 
     @initialize(index=st.integers(0, len(inits) - 1))
     def start(self: ModelMachine, index: int) -> None:
         self.tally.examples += 1
-        if self.guided and self.resume is not None:
-            # Guided, an example resumes the walk where the last one stopped (the draw is
-            # ignored), so the search takes the same steps however Hypothesis cuts it into examples.
-            (self.init, self.actions, self.state, self.steps, self.enabled, self.segment,
-             self.chooser) = self.resume
-            return
-        self._start(index)
+        self._begin(index)
 
-    @rule(data=st.data())
-    def step(self: ModelMachine, data: Any) -> None:
-        self._step(data)
+    @precondition(lambda self: not self.by_rule)
+    @rule(index=st.integers(0, len(inits) - 1))
+    def restart(self: ModelMachine, index: int) -> None:
+        """At a fixed point (only stuttering steps left): begin a new path."""
+        self._begin(index)
 
-    @invariant()
-    def properties_hold(self: ModelMachine) -> None:
-        self._check()
+    if not seen.complete or seen.fixed_point:  # only where a fixed point may be met (fewer rules: faster draws)
+        body["restart"] = restart
 
-    name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, swarm, check_deadlock, guided)}")
-    return type(name, (ModelMachine,), {
-        "model": model,
-        "mover": Mover(model, tally.step_check()),
-        "tally": tally,
-        "swarm": swarm,
-        "kinds": swarm_kinds(model) if swarm else None,
-        "inits": inits,
-        "guided": guided,
-        "seed": seed,
-        "max_steps": max_steps,
-        "archive": [],
-        "resume": None,
-        "start": start,
-        "step": step,
-        "properties_hold": properties_hold,
-        "__module__": __name__,
-        "__qualname__": name,
+    for prop in tally.invariants:
+        def holds(self: ModelMachine, prop: Any = prop) -> None:
+            if not prop.condition(self.state):
+                raise self._violation(prop.name, ALWAYS, list(self.actions))
+        inv = _identifier(f"inv_{prop.name}", taken)
+        body[inv] = _invariant(inv, holds)
+
+    def steps_hold(self: ModelMachine) -> None:
+        if self.step_violation is not None:
+            name, action = self.step_violation
+            raise self._violation(name, ALWAYS_STEP, self.actions + [action])
+
+    def no_deadlock(self: ModelMachine) -> None:
+        if not self.enabled:
+            raise self._violation(DEADLOCK, ALWAYS, list(self.actions))
+
+    if tally.step_invariants:
+        body["steps_hold"] = _invariant("steps_hold", steps_hold)
+    if tally.check_deadlock:
+        body["no_deadlock"] = _invariant("no_deadlock", no_deadlock)
+    name = re.sub(r"\W", "_", f"{model.name}_machine_{_digest(model, check_deadlock, sorted(rule_of))}")
+    body.update({
+        "model": model, "mover": Mover(model, tally.step_check()), "tally": tally, "inits": inits,
+        "rule_of": rule_of, "trace_dir": Path(trace_dir) if trace_dir is not None else None, "start": start,
+        "__module__": __name__, "__qualname__": name,
     })
+    machine = type(name, (ModelMachine,), body)
+    machine.TestCase.settings = settings(settings.default, deadline=None, suppress_health_check=_SUPPRESS)
+    return machine
 
 
 def _digest(model: Model, *options: Any) -> str:
@@ -326,188 +331,119 @@ def _digest(model: Model, *options: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-class Failure:
-    """A failure found: its (shortened) trace, the failing walk's length, and the trace file."""
+class _Recording(ExampleDatabase):
+    """An example database that counts the failing examples Hypothesis asked it for (its primary corpus)."""
 
-    def __init__(self, trace: Trace, walk_steps: int, path: Path | None):
-        self.trace = trace
-        self.walk_steps = walk_steps
-        self.path = path
+    def __init__(self, db: ExampleDatabase):
+        super().__init__()
+        self.db = db
+        self.primary: int | None = None  # entries of the first key fetched: the saved failures
 
-    def message(self) -> str:
-        """The trace as numbered steps, and how to replay it."""
-        text = render_trace(self.trace)
-        if self.path is not None:
-            text += f"\n\nTrace written to {self.path}; replay with: splitbrain replay {self.path}"
-        return text
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        values = list(self.db.fetch(key))
+        if self.primary is None:
+            self.primary = len(values)
+        return values
 
+    def save(self, key: bytes, value: bytes) -> None:
+        self.db.save(key, value)
 
-def run_machine(machine: type[ModelMachine], config: settings, trace_dir: str | Path | None = None,
-                polish: bool = True) -> Failure | None:
-    """Run the machine under ``config``; the failure found (shortened, and saved in ``trace_dir``), or None.
-
-    ``polish`` False keeps the failing walk as Hypothesis left it (for measuring).
-    A guided walk depends on what earlier walks explored, so a failing example
-    need not fail again when Hypothesis replays it: a guided machine ends the
-    run at its first failure (no Hypothesis replay or shrinking; the failure is
-    shortened in action space), and keeps the failure as a trace in the
-    profile's example database, where the next run replays it first.
-    """
-    saved = _saved_failure(machine, config, trace_dir)
-    if saved is not None:
-        return saved
-    try:
-        run_state_machine_as_test(machine, settings=config)
-    except (PropertyViolated, FoundViolation, Flaky) as exc:
-        # A guided run that ends at a violation may end an example earlier than one with the same
-        # draws did before, which Hypothesis reports as flaky data generation: the violation stands.
-        found = machine.tally.first_violation
-        if isinstance(exc, PropertyViolated):
-            found = (exc.property, exc.init, exc.actions)
-        elif found is None or not machine.guided:
-            raise
-        shrunk = not machine.guided and Phase.shrink in config.phases
-        failure = _failure(machine, PropertyViolated(*found), trace_dir, polish, shrunk)
-        if machine.guided and config.database is not None:
-            config.database.save(_trace_key(machine), json.dumps(failure.trace.to_json()).encode())
-        return failure
-    return None
-
-
-def _trace_key(machine: type[ModelMachine]) -> bytes:
-    """Where the example database keeps a guided machine's failures (as trace JSON)."""
-    return b"splitbrain-trace:" + machine.__name__.encode()
-
-
-def _saved_failure(machine: type[ModelMachine], config: settings, trace_dir: str | Path | None) -> Failure | None:
-    """A failure kept in the example database that the model still reproduces; forgets the others."""
-    db = config.database
-    if db is None or not machine.guided or Phase.reuse not in config.phases:
-        return None
-    key = _trace_key(machine)
-    for value in list(db.fetch(key)):
-        try:
-            trace = from_json(json.loads(value))
-            reproduced = replay(trace, machine.model).reproduced
-        except (ValueError, TraceError):
-            reproduced = False
-        if not reproduced:
-            db.delete(key, value)  # fixed since, or unreadable
-            continue
-        trace.note = (trace.note + "; " if trace.note else "") + "replayed from the example database"
-        path = trace.save(Path(trace_dir) / trace_file_name(trace)) if trace_dir is not None else None
-        return Failure(trace, len(trace), path)
-    return None
-
-
-def _failure(machine: type[ModelMachine], exc: PropertyViolated, trace_dir: str | Path | None,
-             polish: bool, shrunk: bool) -> Failure:
-    model, tally = machine.model, machine.tally
-    init, actions = exc.init, exc.actions
-    on_step = tally.on_step(exc.property)
-    if polish:
-        bad = tally.is_bad(exc.property)
-        init, actions = resample_shorter(model, init, shorten(model, init, actions, bad, on_step), bad,
-                                         RESAMPLE_WALKS, step=on_step)
-    note = (f"found by the Hypothesis engine; failing walk of {len(exc.actions)} steps"
-            + (" (shrunk by Hypothesis)" if shrunk else "")
-            + (f", shortened to {len(actions)}" if polish else ""))
-    trace = make_trace(model, init, actions, exc.property, "always_step" if on_step else "always", note=note)
-    path = None
-    if trace_dir is not None:
-        path = trace.save(Path(trace_dir) / trace_file_name(trace))
-    return Failure(trace, len(exc.actions), path)
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.db.delete(key, value)
 
 
 def hypothesis_check(
     model: Model,
-    max_examples: int | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    seed: int | None = None,
-    trace_dir: str | Path | None = None,
     *,
-    profile_name: str = "ci",
-    swarm: bool = True,
+    budget: int | None = None,
+    max_depth: int | None = None,
+    seed: int | None = None,
     check_deadlock: bool = True,
-    polish: bool = True,
-    guided: bool = True,
+    trace_dir: str | Path | None = None,
+    profile_name: str = DEFAULT_PROFILE,
+    database: str | Path | None = None,
 ) -> CheckResult:
-    """Search ``model`` with Hypothesis: ``max_examples`` runs of up to ``max_steps`` steps.
+    """Search ``model`` with Hypothesis: ``budget`` examples of at most ``max_depth`` steps each.
 
-    ``max_examples`` None takes the profile's budget (CI_EXAMPLES for "ci",
-    DEV_EXAMPLES for "dev").
+    ``budget`` None takes the profile's (EXAMPLES), ``max_depth`` None
+    DEFAULT_MAX_STEPS. ``seed`` makes the examples reproducible; with the
+    "dev" and "thorough" profiles and no seed, a fresh one is drawn and
+    recorded (``extra["seed"]``). ``database`` is the example database folder
+    (not used by "ci"): failures found are kept there and replayed first by
+    the next run (``extra["from_database"]`` says whether the failure came
+    from it).
 
-    Returns a CheckResult like ``check``'s (sampled verdicts, see
-    ``splitbrain.checker.simulate``). A violation's run is shortened (see the module
-    docstring); with ``trace_dir`` its trace is also written there (the path
-    is in ``result.extra["trace_file"]``).
-    ``seed`` picks a different deterministic sample than the default one.
-    Ctrl-C ends the search cleanly (verdict "interrupted").
+    Returns a CheckResult with sampled verdicts. The failing example is the
+    one Hypothesis shrank, as a trace; with ``trace_dir`` it is also written
+    there (``extra["trace_file"]``). Ctrl-C ends the search cleanly (verdict
+    "interrupted"). ValueError for an unknown profile or a budget below 1.
     """
-    base = profile(profile_name)
-    max_examples = base.max_examples if max_examples is None else max_examples
-    if max_examples < 1 or max_steps < 1:
-        raise ValueError("max_examples and max_steps must be >= 1")
+    base = profile(profile_name, database)
+    examples = base.max_examples if budget is None else budget
+    steps = DEFAULT_MAX_STEPS if max_depth is None else max_depth
+    if examples < 1 or steps < 1:
+        raise ValueError("budget and max_depth must be >= 1")
     tally = Tally(model, check_deadlock)
     if not initial_states(model):
-        return sampled_result(model, "hypothesis", tally, None, seconds=0.0, max_depth=max_steps,
-                              sample="0 runs (no initial state within the boundary)")
-    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, tally=tally, guided=guided,
-                            max_steps=max_steps, seed=0 if seed is None else seed)
-    config = settings(base, max_examples=max_examples, stateful_step_count=max_steps, verbosity=Verbosity.quiet)
+        return sampled_result(model, "hypothesis", tally, None, seconds=0.0, max_depth=steps,
+                              sample="0 examples (no initial state within the boundary)")
+    start = time.perf_counter()
+    machine = state_machine(model, check_deadlock=check_deadlock, tally=tally)
+    recording = _Recording(base.database) if base.database is not None else None
+    config = settings(base, max_examples=examples, stateful_step_count=steps, verbosity=Verbosity.quiet,
+                      database=recording)
+    if seed is None and not base.derandomize:
+        seed = random.SystemRandom().randrange(2**32)
     if seed is not None:
         config = settings(config, derandomize=False)
         machine = hypothesis.seed(seed)(machine)
-    start = time.perf_counter()
-    failure, interrupted = None, False
+    found: PropertyViolated | None = None
+    interrupted = False
     try:
-        failure = run_machine(machine, config, trace_dir, polish)
+        run_state_machine_as_test(machine, settings=config)
+    except PropertyViolated as exc:
+        found = exc
     except KeyboardInterrupt:
         interrupted = True
-    violation = (failure.trace.property, failure.trace.init, failure.trace.actions) if failure else None
+    trace = None
+    from_db = False
+    if found is not None:
+        from_db = bool(recording and recording.primary and (tally.first_violation_run or 0) <= recording.primary)
+        trace = _failure_trace(found, tally, profile_name, seed, from_db)
+    where = f"seed {seed}" if seed is not None else "derandomized"
+    sample = (f"{tally.examples:,} Hypothesis examples of up to {steps} steps "
+              f"(budget {examples:,}, profile {profile_name}, {where})")
     result = sampled_result(
-        model, "hypothesis", tally, violation, seconds=time.perf_counter() - start, max_depth=max_steps,
-        sample=f"{tally.examples:,} Hypothesis examples of {max_steps} steps (budget {max_examples:,})",
-        interrupted=interrupted, trace_note=failure.trace.note if failure else "", shorten_witnesses=True,
+        model, "hypothesis", tally, (trace.property, trace.init, trace.actions) if trace is not None else None,
+        seconds=time.perf_counter() - start, max_depth=steps, sample=sample, interrupted=interrupted,
+        trace_note=trace.note if trace is not None else "", shorten_witnesses=True,
     )
-    result.extra.update({"runs": tally.runs, "examples": tally.examples, "max_examples": max_examples, "seed": seed})
-    if failure is not None:
-        result.extra["found_after_runs"] = tally.first_violation_run
-        result.extra["failing_walk_steps"] = failure.walk_steps
-        if failure.path is not None:
-            result.extra["trace_file"] = str(failure.path)
+    result.extra.update({"examples": tally.examples, "runs": tally.runs, "max_examples": examples, "seed": seed,
+                         "profile": profile_name})
+    if base.database is not None:
+        result.extra["database"] = str(base.database.path)
+    if trace is not None:
+        result.extra["from_database"] = from_db
+        result.extra["found_after_examples"] = tally.first_violation_run
+        result.extra["failing_example_steps"] = len(tally.first_violation[2]) if tally.first_violation else None
+        if from_db:
+            result.notes.append(f"the failure was replayed from the example database {base.database.path} "
+                                "(found by an earlier run) before any new example")
+        if trace_dir is not None:
+            result.extra["trace_file"] = str(trace.save(Path(trace_dir) / trace_file_name(trace)))
     return result
 
 
-def model_test_case(
-    model: Model,
-    *,
-    profile_name: str = "ci",
-    max_examples: int | None = None,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    trace_dir: str | Path | None = "splitbrain-traces",
-    swarm: bool = True,
-    check_deadlock: bool = True,
-    guided: bool = True,
-) -> type[unittest.TestCase]:
-    """A unittest TestCase (collected by pytest) that fails when the model violates an ``always`` property.
-
-    Assign it to a name starting with ``Test`` in a test module::
-
-        TestPaxos = model_test_case(registry.build("paxos"))
-
-    The failure message is the shrunk trace as numbered steps, and the trace
-    file written to ``trace_dir``.
-    """
-    machine = machine_class(model, swarm=swarm, check_deadlock=check_deadlock, guided=guided, max_steps=max_steps)
-    config = settings(profile(profile_name), stateful_step_count=max_steps,
-                      **({"max_examples": max_examples} if max_examples else {}))
-
-    def runTest(self: unittest.TestCase) -> None:
-        failure = run_machine(machine, config, trace_dir)
-        if failure is not None:
-            raise AssertionError(failure.message())
-
-    name = "Test_" + re.sub(r"\W", "_", model.name)
-    return type(name, (unittest.TestCase,), {"runTest": runTest, "machine": machine, "settings": config,
-                                              "__module__": __name__})
+def _failure_trace(exc: PropertyViolated, tally: Tally, profile_name: str, seed: int | None, from_db: bool) -> Trace:
+    """The shrunk failure as a trace, made 1-minimal (steps removed while the violation remains)."""
+    model = exc.model
+    on_step = exc.kind == ALWAYS_STEP
+    actions = shorten(model, exc.init, exc.actions, tally.is_bad(exc.property), on_step)
+    first = tally.first_violation
+    note = (f"found by the Hypothesis engine (profile {profile_name}"
+            + (f", seed {seed}" if seed is not None else "") + ")"
+            + ("; replayed from the example database" if from_db else "")
+            + (f"; failing example of {len(first[2])} steps" if first else "")
+            + f", shrunk by Hypothesis to {len(exc.actions)}"
+            + (f", then to {len(actions)} by removing steps" if len(actions) < len(exc.actions) else ""))
+    return make_trace(model, exc.init, actions, exc.property, exc.kind, note=note)

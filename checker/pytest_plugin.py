@@ -12,10 +12,10 @@ enough. It offers:
   caught and that its trace replays. It returns the ``CheckResult``. A run
   that leaves something undecided (exit 3 on the command line) passes unless
   ``strict=True``, which also fails on a declared action class never taken.
-- command-line options ``--splitbrain-engine bfs|dfs|hypothesis|simulate``
+- command-line options ``--splitbrain-engine bfs|dfs|hypothesis|swarm|simulate``
   (default: the ``splitbrain_engine`` ini value, else the project config's
   ``engine``, else bfs),
-  ``--splitbrain-budget N`` (examples for hypothesis, walks for simulate;
+  ``--splitbrain-budget N`` (examples for hypothesis, walks for swarm and simulate;
   the exhaustive engines have no budget) and ``--splitbrain-trace-dir DIR``
   (ini ``splitbrain_trace_dir``, else the project config's ``trace_dir``;
   default ``splitbrain-traces`` under the rootdir). An engine named in the
@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import pytest
 
-ENGINES = ("bfs", "dfs", "hypothesis", "simulate")
+ENGINES = ("bfs", "dfs", "hypothesis", "swarm", "simulate")
 DEFAULT_TRACE_DIR = "splitbrain-traces"
 PROJECT = pytest.StashKey[Any]()  # the project config, read once per session
 
@@ -49,12 +49,12 @@ PROJECT = pytest.StashKey[Any]()  # the project config, read once per session
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("splitbrain", "splitbrain protocol checks")
     group.addoption("--splitbrain-engine", choices=ENGINES, default=None,
-                    help="engine for splitbrain_check: bfs, dfs (exhaustive), hypothesis, simulate (sampled)")
+                    help="engine for splitbrain_check: bfs, dfs (exhaustive), hypothesis, swarm, simulate (sampled)")
     group.addoption("--splitbrain-budget", type=int, default=None, metavar="N",
-                    help="sampled engines: Hypothesis examples, or random walks for simulate")
+                    help="sampled engines: Hypothesis examples, or walks for swarm and simulate")
     group.addoption("--splitbrain-trace-dir", default=None, metavar="DIR",
                     help=f"where counterexample traces are written (default: {DEFAULT_TRACE_DIR} under the rootdir)")
-    parser.addini("splitbrain_engine", "default engine for splitbrain_check (bfs, dfs, hypothesis, simulate)",
+    parser.addini("splitbrain_engine", "default engine for splitbrain_check (bfs, dfs, hypothesis, swarm, simulate)",
                   default="")
     parser.addini("splitbrain_trace_dir", "where counterexample traces are written", default="")
 

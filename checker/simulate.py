@@ -208,6 +208,11 @@ class Tally:
         self.examples = 0  # Hypothesis examples (each holds one or more walks)
         self.first_violation_run: int | None = None
         self.first_violation: tuple[str, int, list[Any]] | None = None  # (property, init, actions)
+        self.distinct: dict[int, Any] | None = None  # hash -> state, kept after remember_states()
+
+    def remember_states(self) -> None:
+        """Keep each distinct visited state from now on (in ``distinct``, keyed by hash)."""
+        self.distinct = {}
 
     def start(self) -> None:
         """Count the start of a run (a walk from an initial state)."""
@@ -216,7 +221,10 @@ class Tally:
     def visit(self, state: Any, init: int, actions: Sequence[Any]) -> None:
         """Count ``state`` (reached by ``actions`` from initial state ``init``) and note witnesses."""
         self.generated += 1
-        self.seen.add(hash(state))
+        h = hash(state)
+        if self.distinct is not None and h not in self.seen:
+            self.distinct[h] = state
+        self.seen.add(h)
         if len(actions) + 1 > self.depth:
             self.depth = len(actions) + 1
         if self.pending:
@@ -451,17 +459,38 @@ def simulate(
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}: {metric_choices(model)}")
     measures = {name: declared[name] for name in metrics}
-    values: dict[str, list[float]] = {name: [] for name in measures}
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
-    rng = random.Random(seed)
     tally = Tally(model, check_deadlock)
+    start = time.perf_counter()
+    violation, values, interrupted = take_walks(model, tally, runs, depth, random.Random(seed),
+                                                swarm=swarm, measures=measures)
+    result = sampled_result(
+        model, "simulate", tally, violation, seconds=time.perf_counter() - start, max_depth=depth,
+        sample=f"{tally.runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
+        trace_note=f"found by random simulation, seed {seed}",
+    )
+    result.extra.update({"seed": seed, "runs": tally.runs})
+    if measures:
+        result.extra["metrics"] = {name: metric_summary(v) for name, v in values.items()}
+    return result
+
+
+def take_walks(model: Model, tally: Tally, runs: int, depth: int, rng: random.Random, *, swarm: bool = False,
+               measures: dict[str, Callable[..., float]] | None = None,
+               ) -> tuple[tuple[str, int, list[Any]] | None, dict[str, list[float]], bool]:
+    """Up to ``runs`` random walks of up to ``depth`` steps, counted in ``tally``: what :func:`simulate` takes.
+
+    Returns the first violation as ``(property, init, actions)`` (the walks
+    stop there) or None, each measure's value per walk (``measures`` maps a
+    metric's name to its function), and whether Ctrl-C ended the walks.
+    """
+    measures = measures or {}
+    values: dict[str, list[float]] = {name: [] for name in measures}
     inits = initial_states(model)
     mover = Mover(model, tally.step_check())
     kinds = swarm_kinds(model) if swarm else None
     violation: tuple[str, int, list[Any]] | None = None
-    interrupted = False
-    start = time.perf_counter()
     try:
         for _ in range(runs if inits else 0):
             states: list[Any] | None = [] if measures else None
@@ -473,16 +502,8 @@ def simulate(
             if violation is not None:
                 break
     except KeyboardInterrupt:
-        interrupted = True
-    result = sampled_result(
-        model, "simulate", tally, violation, seconds=time.perf_counter() - start, max_depth=depth,
-        sample=f"{tally.runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
-        trace_note=f"found by random simulation, seed {seed}",
-    )
-    result.extra.update({"seed": seed, "runs": tally.runs})
-    if measures:
-        result.extra["metrics"] = {name: metric_summary(v) for name, v in values.items()}
-    return result
+        return violation, values, True
+    return violation, values, False
 
 
 def metric_choices(model: Model) -> str:
@@ -521,6 +542,19 @@ def metric_summary(values: Sequence[float]) -> dict[str, Any]:
             "min": min(values, default=None), "max": max(values, default=None)}
 
 
+def visit(mover: Mover, tally: Tally, state: Any, init: int, actions: list[Any]) -> tuple[Any, list[tuple[Any, Any]]]:
+    """A walk arrives at ``state``: the violation there as ``(property, init, actions)`` (None if none), and the steps on."""
+    tally.visit(state, init, actions)
+    steps, enabled = mover.moves(state)
+    bad = tally.violated(state, enabled)
+    if bad is not None:
+        return (bad, init, actions), steps
+    if mover.violation is not None:
+        name, action = mover.violation
+        return (name, init, actions + [action]), steps
+    return None, steps
+
+
 def _walk(mover: Mover, tally: Tally, inits: list[tuple[int, Any]], depth: int,
           rng: random.Random, swarm: bool, kinds: frozenset[str] | None,
           states: list[Any] | None = None, actions: list[Any] | None = None) -> tuple[str, int, list[Any]] | None:
@@ -534,16 +568,11 @@ def _walk(mover: Mover, tally: Tally, inits: list[tuple[int, Any]], depth: int,
     actions = [] if actions is None else actions
     chooser = Swarm(kinds) if swarm else None
     while True:
-        tally.visit(state, init, actions)
         if states is not None:
             states.append(state)
-        steps, enabled = mover.moves(state)
-        bad = tally.violated(state, enabled)
-        if bad is not None:
-            return bad, init, actions
-        if mover.violation is not None:
-            name, action = mover.violation
-            return name, init, actions + [action]
+        found, steps = visit(mover, tally, state, init, actions)
+        if found is not None:
+            return found
         if not steps or len(actions) >= depth:
             return None
         if chooser is not None:

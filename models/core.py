@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Generic, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterable, Iterator, Sequence, TypeVar
 
 from splitbrain.properties.kinds import Property
 
@@ -105,6 +105,17 @@ class Model(ABC, Generic[S, A]):
         ``actions`` the steps between them. Default: none.
         """
         return {}
+
+    def abstract(self, state: S) -> Hashable:
+        """A coarse, hashable summary of ``state`` that guides the swarm engine (default: none).
+
+        States with the same summary count as alike: the guided search prefers
+        steps to summaries it has not met yet, and begins walks at states
+        whose summary it has met least. A model overrides this with what
+        distinguishes its interesting situations (roles, terms, log lengths
+        ...); without it the engine steers by the states themselves.
+        """
+        return None
 
     def render(self, state: S) -> Any:
         """A short, JSON-serialisable rendering of ``state`` for traces."""

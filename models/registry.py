@@ -184,7 +184,7 @@ def specs() -> dict[str, ModelSpec]:
 
 
 # -- the project config --------------------------------------------------------
-ENGINES = ("bfs", "dfs", "hypothesis")
+ENGINES = ("bfs", "dfs", "hypothesis", "swarm")
 CONFIG_KEYS = ("models", "engine", "faults", "trace_dir")
 
 

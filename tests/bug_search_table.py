@@ -1,19 +1,21 @@
-"""Measure, for every bug flag of every registered model, BFS against the Hypothesis engine.
+"""Measure, for every bug flag of every registered model, BFS against a sampled engine.
 
 For each ``(model, bug)`` this prints the shortest (BFS) counterexample's
 length and time (with symmetry reduction where the model asks for it, as
-``splitbrain check`` does), and what the Hypothesis engine finds with its default CI
-budget: the property, the examples it used, the shrunk trace's length, and
-the ratio of the two lengths (the target is at most 2). Each entry runs in a
-child process with a time limit, so one slow search cannot stall the table.
+``splitbrain check`` does), and what the sampled engine (``--engine swarm``,
+the default, or ``hypothesis``) finds with its default budget: the property,
+the walks or examples it used, the shortened trace's length, and the ratio of
+the two lengths (the target is at most 2). Each entry runs in a child process
+with a time limit, so one slow search cannot stall the table.
 
-    python tests/bug_search_table.py                 # every bug flag
-    python tests/bug_search_table.py raft paxos      # only these models
-    python tests/bug_search_table.py --timeout 900   # seconds per search
+    python tests/bug_search_table.py                      # every bug flag, swarm
+    python tests/bug_search_table.py raft paxos           # only these models
+    python tests/bug_search_table.py --engine hypothesis  # the Hypothesis engine (profile ci)
+    python tests/bug_search_table.py --timeout 900        # seconds per search
 
 Exit code 0 when every bug was found by both engines within the bound, else 1.
 This is a measurement script, not a test: its figures go into notes and the
-expected lengths in tests/test_hypothesis_engine.py.
+expected lengths in tests/test_swarm.py and tests/test_hypothesis_engine.py.
 """
 
 from __future__ import annotations
@@ -42,16 +44,19 @@ def bug_flags(only: list[str]) -> list[tuple[str, str]]:
 def _run(engine: str, model: str, bug: str, queue: mp.Queue) -> None:
     from splitbrain.checker.explore import check
     from splitbrain.checker.hypothesis import hypothesis_check
+    from splitbrain.checker.swarm import swarm_check
     start = time.perf_counter()
     m = registry.build(model, {"bug": bug})
     if engine == "bfs":
         r = check(m, fingerprint=True, symmetry=registry.get(model).symmetry)
+    elif engine == "swarm":
+        r = swarm_check(m)
     else:
         r = hypothesis_check(m)
     bad = [p.name for p in r.properties if p.holds is False]
     queue.put(dict(verdict=r.verdict, props=bad,
                    length=len(r.counterexample) if r.counterexample is not None else None,
-                   examples=r.extra.get("examples"), states=r.distinct_states,
+                   examples=r.extra.get("examples", r.extra.get("walks")), states=r.distinct_states,
                    seconds=round(time.perf_counter() - start, 1)))
 
 
@@ -74,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="only these models")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per search (default 600)")
+    parser.add_argument("--engine", choices=["swarm", "hypothesis"], default="swarm",
+                        help="the sampled engine to measure (default swarm)")
     args = parser.parse_args(argv)
     ok = True
-    print(f"{'model':<15} {'bug':<24} {'BFS len':>7} {'BFS s':>7} {'Hyp len':>7} {'examples':>8} "
-          f"{'Hyp s':>7} {'ratio':>5}  property")
+    unit = "examples" if args.engine == "hypothesis" else "walks"
+    print(f"{'model':<15} {'bug':<24} {'BFS len':>7} {'BFS s':>7} {'len':>7} {unit:>8} {'secs':>7} {'ratio':>5}  property")
     for model, bug in bug_flags(args.models):
         b = measure("bfs", model, bug, args.timeout)
-        h = measure("hypothesis", model, bug, args.timeout)
+        h = measure(args.engine, model, bug, args.timeout)
         bl, hl = b.get("length"), h.get("length")
         ratio = f"{hl / bl:.2f}" if bl and hl else "-"
         found = b["verdict"] == "violation" and h["verdict"] == "violation" and hl <= 2 * bl

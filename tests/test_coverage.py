@@ -26,7 +26,7 @@ def run(model: Model, engine: str, **options: Any):
     if engine == "simulate":
         return simulate(model, runs=200, depth=30, seed=1, **options)
     if engine == "hypothesis":
-        return hypothesis_check(model, max_examples=40, max_steps=30, **options)
+        return hypothesis_check(model, budget=40, max_depth=30, **options)
     return check(model, engine, **options)
 
 

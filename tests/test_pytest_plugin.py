@@ -270,17 +270,20 @@ test_known_bugs = replay_folder("no/such/folder")
     result.stdout.fnmatch_lines(["*replay_folder: no/such/folder is not a folder of trace files*"])
 
 
-def test_model_test_case_is_collected_and_fails_readably(project):
+def test_state_machine_test_case_is_collected_and_fails_readably(project):
     project.makepyfile(inner_case_test='''
+from hypothesis import settings
 from inner_models import Buggy
-from splitbrain.checker.hypothesis import model_test_case
+from splitbrain.hypothesis import state_machine
 
-TestBuggy = model_test_case(Buggy())
-TestFixed = model_test_case(Buggy(bad=99), max_examples=10)
+settings.load_profile("splitbrain-ci")
+TestBuggy = state_machine(Buggy(), trace_dir="splitbrain-traces").TestCase
+TestFixed = state_machine(Buggy(bad=99)).TestCase
 ''')
     result = project.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*counterexample to NotBad (always), 3 steps*", "*1. inc*", "*splitbrain replay*"])
+    result.stdout.fnmatch_lines(["*NotBad violated after 3 steps*", "*counterexample to NotBad (always), 3 steps*",
+                                 "*1. inc*", "*splitbrain replay*"])
     (path,) = (project.path / "splitbrain-traces").glob("*.json")
     assert replays(path)
 
@@ -306,7 +309,8 @@ def test_gate(splitbrain_check, engine, i):
 def test_project_own_gate_on_paxos(splitbrain_check):
     # The project's own suite uses the plugin: the correct model passes, each bug is still caught.
     splitbrain_check("paxos", acceptors=2, values=1, max_ballot=1)
-    # The bugs whose first violation is disagreement itself (the others first break a conjunct of Inv).
-    for bug in ("minority_quorum", "vote_below_promise"):
+    # The swarm engine stops at the first property violated: disagreement itself for minority_quorum,
+    # a conjunct of Inv (Msg2aSafe) first for vote_below_promise.
+    for bug, prop in (("minority_quorum", "Consistency"), ("vote_below_promise", "Msg2aSafe")):
         assert bug in registry.get("paxos").bugs
-        splitbrain_check("paxos", bug=bug, engine="hypothesis", expect_violation="Consistency")
+        splitbrain_check("paxos", bug=bug, engine="swarm", expect_violation=prop)

@@ -649,9 +649,10 @@ class Raft(ActorModel):
         keeps equal states equal.
         """
         net_ops = self.network
-        if not any(self.ignored(w, env) for env in net_ops.distinct(w.net)):
+        useless = [env for env in net_ops.distinct(w.net) if self.ignored(w, env)]
+        if not useless:
             return w
-        return w._replace(net=net_ops.keep(w.net, lambda env: not self.ignored(w, env)))
+        return w._replace(net=net_ops.keep(w.net, lambda env: env not in useless))
 
     def ignored(self, w: World, env: tuple) -> bool:
         """Whether ``env`` is certain to change nothing whenever it arrives (but its own removal)."""
@@ -688,6 +689,25 @@ class Raft(ActorModel):
         if w.disk[i] is None:
             return None
         return self.actor.restore(self.actor.fresh(), w.disk[i])
+
+    # -- what guides a sampled search (Model.abstract) -----------------------------------
+    def abstract(self, w: World) -> tuple:
+        """Whether each server leads, its term, commit index and log (entry terms, configurations
+        marked); with lease reads also the ticks since it heard from a leader and, for a leader,
+        its lease acknowledgements and clock. Sorted (servers are symmetric; a crashed server is
+        ``(-1,)``), with the number of reads served."""
+        servers = []
+        for i, s in enumerate(w.nodes):
+            if s is None:
+                servers.append((-1,))
+                continue
+            leads = s.role == LEADER
+            summary = (leads, s.currentTerm, s.commitIndex, tuple((e[0], is_config(e)) for e in s.log))
+            if self.lease is not None:
+                since = -1 if s.heardAt is None else w.clocks[i] - s.heardAt
+                summary += (since, len(s.leaseAcks), w.clocks[i]) if leads else (since, 0, -1)
+            servers.append(summary)
+        return tuple(sorted(servers)), sum(1 for e in w.history if e[0] == "ok")
 
     # -- what the properties read (properties.consensus.RaftView) ---------------------
     def servers(self, w: World) -> Iterable[tuple[str, Server]]:
