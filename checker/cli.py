@@ -23,6 +23,8 @@ SUBCOMMAND_MODULES = [
     "splitbrain.checker.lincheck_cli",
     "splitbrain.checker.txncheck_cli",
     "splitbrain.checker.study_cli",
+    "splitbrain.checker.show_cli",
+    "splitbrain.checker.explorer",
 ]
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from splitbrain.models.registry import UsageError
@@ -41,6 +43,9 @@ def register(sub: Any) -> None:
     p.add_argument("--consistency", choices=MODELS, default=LINEARIZABLE,
                    help=f"the consistency model (default: {LINEARIZABLE})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", metavar="OUT", help="also write a timeline of the operations per client as one "
+                   "self-contained HTML page (the longest linearizable prefix and the operations that cannot "
+                   "be placed marked)")
     p.set_defaults(func=run)
 
 
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     except SearchLimit as exc:
         raise UsageError(f"{args.file}: undecided whether it is {args.consistency}: the search {exc}") from None
     seconds = time.perf_counter() - start
+    if args.html:
+        write_timeline(args.html, history, verdict, f"{args.file} ({fmt})", datatype.name)
     if args.json:
         out = {"file": str(args.file), "format": fmt, "model": datatype.name, "nemesis_events": len(history.nemesis),
                "operations": len(history), "seconds": round(seconds, 6), **verdict.to_json()}
@@ -75,6 +82,17 @@ def run(args: argparse.Namespace) -> int:
     if history.nemesis and not args.json:
         print(f"{len(history.nemesis)} events of non-client processes (nemesis) were read and not checked")
     return 0 if verdict.ok else 1
+
+
+def write_timeline(out: str, history: Any, verdict: Any, title: str, datatype: str) -> None:
+    """``--html OUT``: the timeline page (traces/timeline.py), and a line on stderr saying where it went."""
+    from splitbrain.traces.timeline import render_timeline
+
+    try:
+        Path(out).write_text(render_timeline(history, verdict, title=title, datatype=datatype), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    print(f"timeline written to {out}", file=sys.stderr)
 
 
 def models_listing() -> str:
