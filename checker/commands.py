@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from splitbrain.checker.backends import LOCAL, add_backend_args, backend_options
 from splitbrain.checker.result import INTERRUPTED, OK, UNDECIDED, VIOLATION, CheckResult
 from splitbrain.models import registry
 from splitbrain.models.registry import UsageError
@@ -30,7 +31,7 @@ With a folder, every file is replayed and the exit code is the worst one."""
 
 CHECK_EXIT_CODES = """exit codes:
   0  bfs/dfs: the search was complete and every property holds (witnesses reached);
-     hypothesis: no violation in the sample and every witness reached
+     hypothesis, swarm: no violation in the sample and every witness reached
   1  a property is violated (with a trace), a witness is never reached in a complete
      search, or with --strict: a declared action class never taken or a witness not
      reached
@@ -52,12 +53,20 @@ def register(sub: Any) -> None:
     p = sub.add_parser("check", help="explore a model and judge its properties",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)
     add_model_args(p)
-    p.add_argument("--engine", default=None, choices=["bfs", "dfs", "hypothesis"],
+    p.add_argument("--engine", default=None, choices=["bfs", "dfs", "hypothesis", "swarm"],
                    help="bfs: shortest counterexamples (default, or the project config's engine); dfs: depth-first; "
-                        "hypothesis: sampled search with short counterexamples, for large configurations")
+                        "hypothesis: Hypothesis-generated and -shrunk step sequences; "
+                        "swarm: guided random walks with swarm testing, for large configurations")
     p.add_argument("--budget", type=int, metavar="N",
-                   help="hypothesis engine: number of examples (default 1000); --max-depth sets steps per example")
-    p.add_argument("--seed", type=int, metavar="S", help="hypothesis engine: a different reproducible sample")
+                   help="sampled engines: Hypothesis examples (hypothesis) or walks (swarm); "
+                        "--max-depth sets steps per example or from an initial state")
+    p.add_argument("--seed", type=int, metavar="S", help="sampled engines: a different reproducible sample")
+    p.add_argument("--profile", choices=["ci", "dev", "thorough"], default=None,
+                   help="hypothesis engine: settings profile (default dev: random, 100 examples, example "
+                        "database; ci: derandomized, 50 examples, no database; thorough: 2000 examples)")
+    p.add_argument("--hypothesis-db", metavar="DIR",
+                   help="hypothesis engine: the example database folder, where failures are kept and replayed "
+                        "first by the next run (default .hypothesis/examples)")
     p.add_argument("--max-depth", type=int, metavar="N", help="explore behaviours of at most N steps")
     p.add_argument("--fingerprint", action="store_true",
                    help="store 64-bit xxh3 fingerprints instead of states, the same in every process (reports a collision estimate)")
@@ -66,7 +75,11 @@ def register(sub: Any) -> None:
                         "as 'splitbrain list' shows)")
     p.add_argument("--keep-going", action="store_true", help="do not stop at the first violation: report every violated property")
     p.add_argument("--no-deadlock", action="store_true", help="do not report states with no enabled action")
+    p.add_argument("--dot", metavar="FILE", help="also write the reachable state graph as Graphviz source "
+                   "(small models: at most 10,000 states; initial states doubly outlined, violating ones red)")
+    p.add_argument("--graphml", metavar="FILE", help="also write the reachable state graph as GraphML (as --dot)")
     add_strict_arg(p)
+    add_backend_args(p, default_workers=1)
     add_output_args(p)
     p.add_argument("--progress", type=float, default=DEFAULT_PROGRESS, metavar="SECONDS",
                    help=f"a progress line on stderr every SECONDS (default {DEFAULT_PROGRESS:g}, as TLC; "
@@ -177,12 +190,24 @@ def run_check(args: argparse.Namespace) -> int:
     if args.progress < 0:
         raise UsageError("--progress must be >= 0 (0: no progress lines)")
     model = build_model(args)
+    if args.dot or args.graphml:  # the reachable state graph (checker/graph.py), before the check
+        from splitbrain.checker.graph import export_state_graph
+        graph = export_state_graph(model, dot=args.dot, graphml=args.graphml, max_depth=args.max_depth)
+        print(f"state graph: {graph.number_of_nodes()} states, {graph.number_of_edges()} steps written to "
+              f"{' and '.join(f for f in (args.dot, args.graphml) if f)}", file=sys.stderr)
     args.engine = args.engine or project_config(args).engine or "bfs"
     if args.engine == "hypothesis":
         from splitbrain.checker.hypothesis import hypothesis_check
+        if args.workers is not None or args.backend != LOCAL or args.ray_address is not None:
+            raise UsageError("--workers, --backend and --ray-address apply to bfs and swarm, not to hypothesis")
         return report(hypothesis_check(model, **hypothesis_options(args)), args)
+    if args.profile is not None or args.hypothesis_db is not None:
+        raise UsageError("--profile and --hypothesis-db apply to --engine hypothesis only")
+    if args.engine == "swarm":  # walks in chunks, on --workers of --backend (checker/sampled_parallel.py)
+        from splitbrain.checker.sampled_parallel import swarm_chunked
+        return report(swarm_chunked(model, **swarm_options(args), **local_one(args)._asdict()), args)
     if args.budget is not None or args.seed is not None:
-        raise UsageError("--budget and --seed apply to --engine hypothesis only")
+        raise UsageError("--budget and --seed apply to the sampled engines (hypothesis, swarm) only")
     has_symmetry = getattr(model, "has_symmetry", False)
     if args.symmetry and not has_symmetry:
         raise UsageError(f"model {args.model} declares no symmetry: --symmetry does not apply")
@@ -191,26 +216,47 @@ def run_check(args: argparse.Namespace) -> int:
     if args.max_depth is not None and args.max_depth < 0:
         raise UsageError("--max-depth must be >= 0")
     progress = sys.stderr if args.progress > 0 and not args.quiet else False
+    workers, backend, ray_address = local_one(args)
     result = check(
         model, args.engine, fingerprint=args.fingerprint, symmetry=symmetry,
         max_depth=args.max_depth, check_deadlock=not args.no_deadlock,
         stop_at_first=not args.keep_going, progress=progress, progress_interval=args.progress,
+        workers=workers, backend=backend, ray_address=ray_address,
     )
     return report(result, args)
 
 
+def local_one(args: argparse.Namespace) -> Any:
+    """The backend options of ``check``: one worker here unless --workers asks for more (two workers cost
+    about 1.4 times the CPU of one, bench entry paxoscommit-workers); on Ray, the cluster's CPUs."""
+    return backend_options(args, 1 if args.backend == LOCAL else None)
+
+
 def hypothesis_options(args: argparse.Namespace) -> dict[str, Any]:
     """``check --engine hypothesis``: the keyword arguments of ``hypothesis_check`` the options ask for."""
-    from splitbrain.checker.hypothesis import CI_EXAMPLES, DEFAULT_MAX_STEPS
+    from splitbrain.checker.hypothesis import CLI_PROFILE
 
     for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
         if given:  # None (not given) and --no-symmetry are fine
             raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to hypothesis")
-    budget = CI_EXAMPLES if args.budget is None else args.budget
-    steps = DEFAULT_MAX_STEPS if args.max_depth is None else args.max_depth
-    if budget < 1 or steps < 1:
+    if (args.budget is not None and args.budget < 1) or (args.max_depth is not None and args.max_depth < 1):
         raise UsageError("--budget and --max-depth must be >= 1 for the hypothesis engine")
-    return {"max_examples": budget, "max_steps": steps, "seed": args.seed, "check_deadlock": not args.no_deadlock}
+    profile = args.profile or CLI_PROFILE
+    if profile == "ci" and args.hypothesis_db is not None:
+        raise UsageError("--hypothesis-db does not apply to --profile ci (derandomized, no example database)")
+    return {"budget": args.budget, "max_depth": args.max_depth, "seed": args.seed,
+            "check_deadlock": not args.no_deadlock, "profile_name": profile, "database": args.hypothesis_db}
+
+
+def swarm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``check --engine swarm``: the keyword arguments of ``swarm_check`` the options ask for."""
+    for flag, given in (("--symmetry", args.symmetry), ("--fingerprint", args.fingerprint)):
+        if given:  # None (not given) and --no-symmetry are fine
+            raise UsageError(f"{flag} applies to the exhaustive engines (bfs, dfs), not to swarm")
+    if (args.budget is not None and args.budget < 1) or (args.max_depth is not None and args.max_depth < 1):
+        raise UsageError("--budget and --max-depth must be >= 1 for the swarm engine")
+    return {"budget": args.budget, "max_depth": args.max_depth, "seed": args.seed,
+            "check_deadlock": not args.no_deadlock}
 
 
 def trace_path(trace: Trace, out: str | None, default_dir: str | Path | None = None) -> Path:
@@ -278,7 +324,7 @@ def format_coverage(result: CheckResult) -> list[str]:
     cov = result.coverage
     if cov is None:
         return []
-    sampled = result.engine in ("simulate", "hypothesis")
+    sampled = result.engine in ("simulate", "hypothesis", "swarm")
     width = max([len(a.name) for a in cov.actions] + [len(p.name) for p in cov.properties] + [12])
     lines = ["  coverage:", f"    {'action class':<{width}} {'taken':>12} {'new states':>12}"]
     for a in cov.actions:
@@ -323,7 +369,7 @@ def format_result(result: CheckResult, trace_file: Path | None, color: bool = Fa
         lines.append(f"  fingerprint collision probability (optimistic estimate): {result.collision_probability:.2g}")
     for note in result.notes:
         lines.append(f"  {note}")
-    sampled = result.engine in ("simulate", "hypothesis")
+    sampled = result.engine in ("simulate", "hypothesis", "swarm")
     if not result.complete and result.verdict != INTERRUPTED:
         if result.violated:
             lines.append("  search stopped at the first violation (use --keep-going for all)")
