@@ -492,7 +492,7 @@ class ActorModel(Model[World, tuple]):
         for i, armed in enumerate(w.timers):
             if armed:
                 clock = w.clocks[i]
-                for timer, deadline in armed:
+                for timer, deadline in (sorted(armed, key=repr) if len(armed) > 1 else armed):  # one order everywhere
                     if deadline is None or deadline <= clock:
                         yield ("timeout", ids[i], timer), self._timeout(w, i, timer, deadline)
         if self.max_time:

@@ -84,6 +84,29 @@ class Network(ABC):
         raise ValueError(f"a {self.kind} network does not reorder")
 
 
+def in_order(envelopes: Iterable[Envelope]) -> Iterator[Envelope]:
+    """The envelopes sorted by their text, so that a state's successors come in the same order in
+    every process (a frozenset's iteration order depends on string hashing, so on ``PYTHONHASHSEED``,
+    and on how the set was built): a search then finds the same counterexample on every run."""
+    envs = list(envelopes)
+    if len(envs) < 2:
+        return iter(envs)
+    return iter(sorted(envs, key=_text))
+
+
+_TEXTS: dict[Envelope, str] = {}
+
+
+def _text(env: Envelope) -> str:
+    """``repr(env)``, remembered (the same messages travel in many states)."""
+    text = _TEXTS.get(env)
+    if text is None:
+        if len(_TEXTS) >= 1 << 16:
+            _TEXTS.clear()
+        text = _TEXTS[env] = repr(env)
+    return text
+
+
 class Unordered(Network):
     """A multiset of envelopes: each copy is delivered once, in any order."""
 
@@ -99,7 +122,7 @@ class Unordered(Network):
         return frozenset(items)
 
     def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return (env for env, k in net if k == 1)
+        return in_order(env for env, k in net if k == 1)
 
     distinct = deliverable
 
@@ -137,7 +160,7 @@ class Duplicating(Network):
         return net.union(envelopes)
 
     def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return iter(net)
+        return in_order(net)
 
     distinct = messages = deliverable
 
@@ -169,7 +192,7 @@ class Fifo(Network):
         return frozenset(queues.items())
 
     def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return ((src, dst, q[0]) for (src, dst), q in net)
+        return in_order((src, dst, q[0]) for (src, dst), q in net)
 
     def delivered(self, net: frozenset, env: Envelope) -> frozenset:
         src, dst, _ = env
@@ -179,12 +202,7 @@ class Fifo(Network):
         return ((src, dst, m) for (src, dst), q in net for m in q)
 
     def distinct(self, net: frozenset) -> Iterator[Envelope]:
-        for (src, dst), q in net:
-            seen = []
-            for m in q:
-                if m not in seen:
-                    seen.append(m)
-                    yield (src, dst, m)
+        return in_order(self._distinct(net, 0))
 
     def count(self, net: frozenset) -> int:
         return sum(len(q) for _, q in net)
@@ -206,9 +224,14 @@ class Fifo(Network):
         return self._replace(net, (src, dst), twice)
 
     def reorderable(self, net: frozenset) -> Iterator[Envelope]:
+        return in_order(self._distinct(net, 1))
+
+    @staticmethod
+    def _distinct(net: frozenset, start: int) -> Iterator[Envelope]:
+        """Each channel's distinct messages from position ``start`` on (not counting those before it again)."""
         for (src, dst), q in net:
-            seen = [q[0]]
-            for m in q[1:]:
+            seen = list(q[:start])
+            for m in q[start:]:
                 if m not in seen:
                     seen.append(m)
                     yield (src, dst, m)
