@@ -136,8 +136,9 @@ def test_a_fingerprint_search_with_its_frontier_on_disk_counts_what_the_exact_se
     taken = lambda r: {a.name: a.taken for a in r.coverage.actions}  # noqa: E731
     assert taken(fp) == taken(exact)
     # Which action first reaches a state can differ: a state read back from disk holds frozensets
-    # rebuilt by pickle, whose iteration order (and so the order of an actor model's successors)
-    # may differ from the original's. The new states still add up.
+    # rebuilt by pickle, whose iteration order (and so the order of the successors of a model that
+    # enumerates straight from a set, as paxos does) may differ from the original's. The new states
+    # still add up.
     assert sum(a.new_states for a in fp.coverage.actions) == sum(a.new_states for a in exact.coverage.actions)
 
 
