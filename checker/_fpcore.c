@@ -146,16 +146,6 @@ static void cache_put(Slot *slot, PyObject *x, const char *data, Py_ssize_t n) {
     Py_XDECREF(old_enc);
 }
 
-static PyObject *py_clear_cache(PyObject *self, PyObject *unused) {
-    for (Py_ssize_t i = 0; i < (1 << CACHE_BITS); i++) {
-        PyObject *o = cache[i].obj, *e = cache[i].enc;
-        cache[i].obj = cache[i].enc = NULL;
-        Py_XDECREF(o);
-        Py_XDECREF(e);
-    }
-    Py_RETURN_NONE;
-}
-
 /* -- the encoder ------------------------------------------------------------------- */
 static int enc(Buf *b, PyObject *x);
 
@@ -410,7 +400,6 @@ static PyTypeObject FPSetType = {
 /* -- the module -------------------------------------------------------------------- */
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_O, "encode(x) -> bytes: the canonical encoding of fingerprint.py."},
-    {"clear_cache", py_clear_cache, METH_NOARGS, "clear_cache(): forget the remembered encodings."},
     {"set_fallback", py_set_fallback, METH_O, "set_fallback(f): the Python encoder for what C leaves to it."},
     {NULL}
 };

@@ -304,9 +304,10 @@ class _Search:
         judge_step = self.judge_step if self.step_invariants else None
         # With keys, a level holds each state with its key (computed once, when the state is found);
         # with fingerprints, a level beyond FRONTIER_IN_MEMORY states goes to disk in batches.
-        spill = FRONTIER_IN_MEMORY if isinstance(seen, FingerprintStore) else sys.maxsize
+        compact = isinstance(seen, FingerprintStore)
+        spill = FRONTIER_IN_MEMORY if compact else sys.maxsize
         if keyf is not None:
-            keyed = Frontier(spill, int_keys=isinstance(seen, FingerprintStore))
+            keyed = Frontier(spill, int_keys=compact)
             for s in level:
                 keyed.append(s, keyf(s))
             level = keyed
@@ -315,7 +316,7 @@ class _Search:
                 self.truncated = True  # states remain whose steps the bound leaves unexplored
                 return
             size = len(level)
-            nxt: Any = [] if keyf is None else Frontier(spill, int_keys=isinstance(seen, FingerprintStore))
+            nxt: Any = [] if keyf is None else Frontier(spill, int_keys=compact)
             for count, (s, k) in enumerate(zip(level, level) if keyf is None else level):
                 n = 0
                 try:

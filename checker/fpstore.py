@@ -57,10 +57,10 @@ class FingerprintStore(FPSet):
     initial state.
     """
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.inits: dict[int, int] = {}  # fingerprint of an initial state -> its index
-        self._dir = tempfile.TemporaryDirectory(prefix="splitbrain-fp-", dir=directory)
+        self._dir = tempfile.TemporaryDirectory(prefix="splitbrain-fp-")
         self._fps = open(os.path.join(self._dir.name, "fingerprints"), "w+b")
         self._parents = open(os.path.join(self._dir.name, "parents"), "w+b")
         self._buf_fps, self._buf_parents = array("Q"), array("Q")
@@ -149,9 +149,8 @@ class Frontier:
     stays in memory, and nothing more is written to disk.
     """
 
-    def __init__(self, limit: int, directory: str | None = None, *, int_keys: bool = False) -> None:
+    def __init__(self, limit: int, *, int_keys: bool = False) -> None:
         self.limit = limit
-        self.directory = directory
         self._new_keys: Callable[[], Any] = (lambda: array("Q")) if int_keys else list
         self.states: list[Any] = []
         self.keys = self._new_keys()
@@ -170,7 +169,7 @@ class Frontier:
             self._spill()
 
     def _spill(self) -> None:
-        f = tempfile.TemporaryFile(prefix="splitbrain-frontier-", dir=self.directory)
+        f = tempfile.TemporaryFile(prefix="splitbrain-frontier-")
         try:
             pickle.dump((self.states, self.keys), f, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, AttributeError, TypeError):

@@ -60,13 +60,7 @@ from typing import Any, Callable, Protocol
 from splitbrain.checker.backends import LOCAL, RAY, connect_ray, ray_cpus, ship_by_value
 from splitbrain.checker.fingerprint import fingerprint
 from splitbrain.checker.result import CheckResult
-from splitbrain.checker.simulate import (
-    Tally,
-    metric_choices,
-    metric_summary,
-    sampled_result,
-    take_walks,
-)
+from splitbrain.checker.simulate import Tally, simulation_measures, simulation_result, take_walks
 from splitbrain.checker.swarm import DEFAULT_MAX_DEPTH, DEFAULT_WALKS, SwarmSearch, shortened_trace, swarm_result
 from splitbrain.models.core import Model
 
@@ -236,26 +230,15 @@ def simulate_chunked(
     cluster's CPUs on Ray. ``extra["chunks"]`` says how the walks were split and
     how many chunks were merged.
     """
-    if runs < 0 or depth < 0:
-        raise ValueError("runs and depth must be >= 0")
-    unknown = [m for m in metrics if m not in (model.metrics() if metrics else {})]
-    if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}: {metric_choices(model)}")
+    simulation_measures(model, runs, depth, metrics)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     plan = Plan("simulate", runs, SIMULATE_CHUNK_RUNS, depth, seed, check_deadlock, swarm, tuple(metrics))
     start = time.perf_counter()
     merged, used = run_plan(model, plan, workers, backend, ray_address)
-    tally = merged.tally
-    note = f"found by random simulation, seed {seed}" + _chunk_note(merged.violation_chunk)
-    result = sampled_result(
-        model, "simulate", tally, merged.violation, seconds=time.perf_counter() - start, max_depth=depth,
-        sample=f"{tally.runs:,} random walks of up to {depth} steps (seed {seed})",
-        interrupted=merged.interrupted, trace_note=note,
-    )
-    result.extra.update({"seed": seed, "runs": tally.runs})
-    if metrics:
-        result.extra["metrics"] = {name: metric_summary(v) for name, v in merged.values.items()}
+    result = simulation_result(model, merged.tally, merged.violation, merged.values, seed=seed, depth=depth,
+                               seconds=time.perf_counter() - start, interrupted=merged.interrupted,
+                               note=_chunk_note(merged.violation_chunk))
     _note_chunks(result, plan, merged, used, backend)
     return result
 

@@ -452,26 +452,39 @@ def simulate(
     faults) with odds of one in SWARM_OFF_ODDS. Stops at the first
     violation. Ctrl-C ends the search cleanly (verdict "interrupted").
     """
-    if runs < 0 or depth < 0:
-        raise ValueError("runs and depth must be >= 0")
-    declared = model.metrics() if metrics else {}
-    unknown = [m for m in metrics if m not in declared]
-    if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}: {metric_choices(model)}")
-    measures = {name: declared[name] for name in metrics}
+    measures = simulation_measures(model, runs, depth, metrics)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     tally = Tally(model, check_deadlock)
     start = time.perf_counter()
     violation, values, interrupted = take_walks(model, tally, runs, depth, random.Random(seed),
                                                 swarm=swarm, measures=measures)
+    return simulation_result(model, tally, violation, values, seed=seed, depth=depth,
+                             seconds=time.perf_counter() - start, interrupted=interrupted)
+
+
+def simulation_measures(model: Model, runs: int, depth: int, metrics: Sequence[str]) -> dict[str, Callable[..., float]]:
+    """The measures ``metrics`` names, by name (ValueError for a negative bound or an unknown metric)."""
+    if runs < 0 or depth < 0:
+        raise ValueError("runs and depth must be >= 0")
+    declared = model.metrics() if metrics else {}
+    unknown = [m for m in metrics if m not in declared]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}: {metric_choices(model)}")
+    return {name: declared[name] for name in metrics}
+
+
+def simulation_result(model: Model, tally: Tally, violation: tuple[str, int, list[Any]] | None,
+                      values: dict[str, list[float]], *, seed: int, depth: int, seconds: float,
+                      interrupted: bool, note: str = "") -> CheckResult:
+    """The CheckResult of random walks counted in ``tally`` (``values``: each metric's value per walk)."""
     result = sampled_result(
-        model, "simulate", tally, violation, seconds=time.perf_counter() - start, max_depth=depth,
+        model, "simulate", tally, violation, seconds=seconds, max_depth=depth,
         sample=f"{tally.runs:,} random walks of up to {depth} steps (seed {seed})", interrupted=interrupted,
-        trace_note=f"found by random simulation, seed {seed}",
+        trace_note=f"found by random simulation, seed {seed}{note}",
     )
     result.extra.update({"seed": seed, "runs": tally.runs})
-    if measures:
+    if values:
         result.extra["metrics"] = {name: metric_summary(v) for name, v in values.items()}
     return result
 

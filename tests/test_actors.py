@@ -500,3 +500,24 @@ def test_a_counterexample_is_the_same_under_every_string_hash_seed(tmp_path):
                        env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, check=False)
         traces.append(json.loads(out.read_text())["actions"])
     assert traces[0] == traces[1] == traces[2]
+
+
+def test_a_handler_call_is_remembered_across_global_states():
+    # README "Faults": the same node state meeting the same message again in another global state
+    # reuses the first call's effects instead of calling the handler again.
+    class CountingPinger(Pinger):
+        calls = 0
+
+        def on_message(self, node_id, state, src, msg, ctx):
+            CountingPinger.calls += 1
+            return super().on_message(node_id, state, src, msg, ctx)
+
+    actor = CountingPinger()
+    model = ActorModel({f"n{i + 1}": actor for i in range(3)},
+                       boundary=lambda w: all(s is None or s.term + s.seen <= 2 for s in w.nodes))
+    result = check(model)
+    delivered = sum(a.taken for a in result.coverage.actions if a.name.startswith("deliver"))
+    assert result.verdict == "ok" and delivered > 0
+    assert 0 < CountingPinger.calls < delivered / 10  # far fewer calls than deliveries taken
+    plain = check(pingers(3, bound=2))
+    assert (result.distinct_states, result.states_generated) == (plain.distinct_states, plain.states_generated)
