@@ -1,10 +1,10 @@
-/* The canonical state encoding of fingerprint.py, and a compact set of 64-bit fingerprints, in C.
+/* The state fingerprints of fingerprint.py, and a compact set of 64-bit fingerprints, in C.
  *
- * encode(x) returns exactly the bytes of fingerprint.py's pure-Python encode(x)
- * (tests/test_fingerprint.py compares the two on generated values). Values
- * this file does not encode itself (dataclasses, enums that are not ints or
- * strings, ints beyond 64 bits) are handed to the Python encoder registered
- * with set_fallback().
+ * fingerprint(x) returns exactly fingerprint.py's py_fingerprint(x)
+ * (tests/test_fpstore.py compares the two on generated values). Values this
+ * file does not fingerprint itself (dataclasses, enums that are not ints or
+ * strings, ints beyond 64 bits, strings with lone surrogates, bytearrays) are
+ * handed to the Python function registered with set_fallback().
  *
  * FPSet is a set of unsigned 64-bit integers in one array (open addressing,
  * linear probing): about 11 to 21 bytes per member, against some 60 for a
@@ -16,266 +16,188 @@
 #include <stdint.h>
 #include <string.h>
 
-/* -- a growable byte buffer ------------------------------------------------------ */
-typedef struct {
-    char *data;
-    Py_ssize_t len, cap;
-} Buf;
-
-static int buf_reserve(Buf *b, Py_ssize_t extra) {
-    if (b->len + extra <= b->cap) return 0;
-    Py_ssize_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra) cap *= 2;
-    char *data = PyMem_Realloc(b->data, cap);
-    if (!data) { PyErr_NoMemory(); return -1; }
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_put(Buf *b, const void *p, Py_ssize_t n) {
-    if (buf_reserve(b, n) < 0) return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-/* A type tag and a length or count: the tag byte, then the count as 4 bytes little-endian. */
-static int put_head(Buf *b, char tag, Py_ssize_t n) {
-    if (n > 0xFFFFFFFFLL) { PyErr_SetString(PyExc_OverflowError, "value too large to fingerprint"); return -1; }
-    if (buf_reserve(b, 5) < 0) return -1;
-    unsigned char *p = (unsigned char *)b->data + b->len;
-    uint32_t u = (uint32_t)n;
-    p[0] = (unsigned char)tag;
-    p[1] = u & 0xFF; p[2] = (u >> 8) & 0xFF; p[3] = (u >> 16) & 0xFF; p[4] = (u >> 24) & 0xFF;
-    b->len += 5;
-    return 0;
-}
-
-static PyObject *fallback = NULL;  /* the Python encoder, for what C leaves to it */
-static int mutable_seen;  /* set when the value being encoded holds a mutable part */
-
-static int put_fallback(Buf *b, PyObject *x) {
-    mutable_seen = 1;  /* whatever the Python encoder reads is not known to be immutable */
-    if (!fallback) { PyErr_SetString(PyExc_RuntimeError, "no fallback encoder registered"); return -1; }
-    PyObject *r = PyObject_CallOneArg(fallback, x);
-    if (!r) return -1;
-    if (!PyBytes_Check(r)) { Py_DECREF(r); PyErr_SetString(PyExc_TypeError, "fallback encoder must return bytes"); return -1; }
-    int rc = buf_put(b, PyBytes_AS_STRING(r), PyBytes_GET_SIZE(r));
-    Py_DECREF(r);
-    return rc;
-}
-
-/* An integer: 'i', the byte count ((bit_length + 8) >> 3), the two's complement bytes, little-endian. */
-static int put_int64(Buf *b, long long v) {
-    unsigned long long mag = v < 0 ? (unsigned long long)(-(v + 1)) + 1 : (unsigned long long)v;
-    int bits = mag ? 64 - __builtin_clzll(mag) : 0;
-    int n = (bits + 8) >> 3;
-    if (put_head(b, 'i', n) < 0 || buf_reserve(b, n) < 0) return -1;
-    unsigned char *p = (unsigned char *)b->data + b->len;
-    for (int i = 0; i < n; i++) p[i] = i < 8 ? (unsigned char)(((unsigned long long)v >> (8 * i)) & 0xFF) : (v < 0 ? 0xFF : 0);
-    b->len += n;
-    return 0;
-}
-
-/* -- sorting the encodings of a set's elements ------------------------------------ */
-typedef struct {
-    const unsigned char *p;
-    Py_ssize_t n;
-} Piece;
-
-static int piece_cmp(const void *a, const void *b) {  /* the order of Python's bytes */
-    const Piece *x = a, *y = b;
-    Py_ssize_t n = x->n < y->n ? x->n : y->n;
-    int c = memcmp(x->p, y->p, n);
-    if (c) return c;
-    return (x->n > y->n) - (x->n < y->n);
-}
-
-/* Sort in place the `count` encodings written at b->data[start:], whose start offsets are in `offs`. */
-static int sort_pieces(Buf *b, Py_ssize_t start, Py_ssize_t *offs, Py_ssize_t count) {
-    if (count < 2) return 0;
-    Py_ssize_t total = b->len - start;
-    unsigned char *copy = PyMem_Malloc(total);
-    Piece *pieces = PyMem_Malloc(sizeof(Piece) * count);
-    if (!copy || !pieces) { PyMem_Free(copy); PyMem_Free(pieces); PyErr_NoMemory(); return -1; }
-    memcpy(copy, b->data + start, total);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_ssize_t end = i + 1 < count ? offs[i + 1] : b->len;
-        pieces[i].p = copy + (offs[i] - start);
-        pieces[i].n = end - offs[i];
-    }
-    qsort(pieces, count, sizeof(Piece), piece_cmp);
-    char *out = b->data + start;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        memcpy(out, pieces[i].p, pieces[i].n);
-        out += pieces[i].n;
-    }
-    PyMem_Free(copy);
-    PyMem_Free(pieces);
-    return 0;
-}
-
-/* -- remembered encodings of immutable parts ----------------------------------------
+/* -- structural fingerprints ------------------------------------------------------
+ * fingerprint(x): a 64-bit hash computed from the fingerprints of x's parts (fingerprint.py
+ * defines it, in pure Python, and says why it is canonical for Python equality). Parts are
+ * chained through murmur3's 64-bit finaliser; the elements of a set are combined by adding
+ * their mixed fingerprints, so no sorting is needed.
+ *
  * A successor state shares most of its parts (tuples, frozensets) with the state it was
- * computed from, as the same objects. So the encodings of recent parts are kept in a
+ * computed from, as the same objects. So the fingerprints of recent parts are kept in a
  * direct-mapped table keyed by the object's identity. The table holds a reference to each
  * object it keeps, so no other object can take its address while it is there; and only
  * parts built wholly of immutable values (no list, set, dict, bytearray or value left to
- * the Python encoder) are kept, so a kept encoding stays right.
+ * Python) are kept, so a kept fingerprint stays right.
  */
-#define CACHE_BITS 16
+#define CACHE_BITS 10  /* small enough to stay in the L1 cache: larger tables measured slower */
+#define SEED 0x9E3779B97F4A7C15ULL
+#define SET_KEY 0xC2B2AE3D27D4EB4FULL
+
+static inline uint64_t fmix(uint64_t h) {
+    h ^= h >> 33; h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33; h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+}
+static inline uint64_t fp_start(char tag, uint64_t n) { return fmix(((uint64_t)(unsigned char)tag << 56) ^ n ^ SEED); }
+static inline uint64_t fp_step(uint64_t h, uint64_t w) { return fmix(h ^ w); }
+
+static uint64_t fp_bytes(char tag, const unsigned char *p, Py_ssize_t n) {  /* 8-byte little-endian words, zero-padded */
+    uint64_t h = fp_start(tag, (uint64_t)n);
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);  /* x86-64 and aarch64 are little-endian */
+        h = fp_step(h, w);
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        for (Py_ssize_t j = 0; i + j < n; j++) w |= (uint64_t)p[i + j] << (8 * j);
+        h = fp_step(h, w);
+    }
+    return h;
+}
+
 typedef struct {
     PyObject *obj;  /* a strong reference, or NULL */
-    PyObject *enc;  /* its encoding, bytes */
-} Slot;
-static Slot cache[1 << CACHE_BITS];
+    uint64_t fp;
+} FpSlot;
+static FpSlot fp_cache[1 << CACHE_BITS];
+static PyObject *fp_fallback = NULL;  /* the Python fingerprint, for what C leaves to it */
+static int fp_mutable;  /* set when the value being fingerprinted holds a mutable part */
 
-static inline Slot *slot_for(PyObject *x) {
-    uint64_t h = ((uint64_t)(uintptr_t)x >> 4) * 0x9E3779B97F4A7C15ULL;
-    return &cache[h >> (64 - CACHE_BITS)];
+static int fp_of(PyObject *x, uint64_t *out);
+
+static inline FpSlot *fp_slot(PyObject *x) {
+    return &fp_cache[(((uint64_t)(uintptr_t)x >> 4) * SEED) >> (64 - CACHE_BITS)];
 }
 
-static void cache_put(Slot *slot, PyObject *x, const char *data, Py_ssize_t n) {
-    PyObject *e = PyBytes_FromStringAndSize(data, n);
-    if (!e) { PyErr_Clear(); return; }  /* not remembered: no harm */
-    PyObject *old_obj = slot->obj, *old_enc = slot->enc;
-    slot->obj = Py_NewRef(x);
-    slot->enc = e;
-    Py_XDECREF(old_obj);  /* after the slot is consistent: a destructor may run here */
-    Py_XDECREF(old_enc);
+/* A part: a remembered tuple or frozenset without a call, anything else through fp_of. */
+static inline int fp_part(PyObject *x, uint64_t *out) {
+    FpSlot *slot = fp_slot(x);
+    if (slot->obj == x) { *out = slot->fp; return 0; }
+    return fp_of(x, out);
 }
 
-/* -- the encoder ------------------------------------------------------------------- */
-static int enc(Buf *b, PyObject *x);
+static int fp_call_fallback(PyObject *x, uint64_t *out) {
+    if (!fp_fallback) { PyErr_SetString(PyExc_RuntimeError, "no fallback fingerprint registered"); return -1; }
+    PyObject *r = PyObject_CallOneArg(fp_fallback, x);
+    fp_mutable = 1;  /* whatever the Python side reads is not known to be immutable */
+    if (!r) return -1;
+    *out = PyLong_AsUnsignedLongLong(r);
+    Py_DECREF(r);
+    return (*out == (uint64_t)-1 && PyErr_Occurred()) ? -1 : 0;
+}
 
-static int enc_items(Buf *b, char tag, PyObject *seq) {  /* tuples and lists: the elements in order */
+static int fp_items(char tag, PyObject *seq, uint64_t *out) {  /* tuples and lists: the elements in order */
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    if (put_head(b, tag, n) < 0) return -1;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (enc(b, items[i]) < 0) return -1;
+    uint64_t h = fp_start(tag, (uint64_t)n), f;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (fp_part(items[i], &f) < 0) return -1;
+        h = fp_step(h, f);
+    }
+    *out = h;
     return 0;
 }
 
-static int enc_set(Buf *b, PyObject *x) {  /* sets: the elements' encodings, sorted */
-    Py_ssize_t n = PySet_GET_SIZE(x), i = 0, pos = 0;
+static int fp_set(PyObject *x, uint64_t *out) {  /* sets: the sum of the elements' mixed fingerprints */
+    Py_ssize_t pos = 0;
     Py_hash_t hash;
     PyObject *key;
-    if (put_head(b, '{', n) < 0) return -1;
-    Py_ssize_t start = b->len;
-    Py_ssize_t *offs = PyMem_Malloc(sizeof(Py_ssize_t) * (n ? n : 1));
-    if (!offs) { PyErr_NoMemory(); return -1; }
+    uint64_t acc = 0, f;
     while (_PySet_NextEntry(x, &pos, &key, &hash)) {
-        if (i >= n) { PyMem_Free(offs); PyErr_SetString(PyExc_RuntimeError, "set changed size while fingerprinting"); return -1; }
-        offs[i++] = b->len;
-        if (enc(b, key) < 0) { PyMem_Free(offs); return -1; }
+        if (fp_part(key, &f) < 0) return -1;
+        acc += fmix(f ^ SET_KEY);
     }
-    int rc = sort_pieces(b, start, offs, i);
-    PyMem_Free(offs);
-    return rc;
+    *out = fp_step(fp_start('{', (uint64_t)PySet_GET_SIZE(x)), acc);
+    return 0;
 }
 
-static int enc_dict(Buf *b, PyObject *x) {  /* dicts: key and value encodings, the pairs sorted */
-    Py_ssize_t n = PyDict_GET_SIZE(x), i = 0, pos = 0;
+static int fp_dict(PyObject *x, uint64_t *out) {  /* dicts: a set of (key, value) pairs */
+    Py_ssize_t pos = 0;
     PyObject *key, *value;
-    if (put_head(b, 'd', n) < 0) return -1;
-    Py_ssize_t start = b->len;
-    Py_ssize_t *offs = PyMem_Malloc(sizeof(Py_ssize_t) * (n ? n : 1));
-    if (!offs) { PyErr_NoMemory(); return -1; }
+    uint64_t acc = 0, fk, fv;
     while (PyDict_Next(x, &pos, &key, &value)) {
-        if (i >= n) { PyMem_Free(offs); PyErr_SetString(PyExc_RuntimeError, "dict changed size while fingerprinting"); return -1; }
-        offs[i++] = b->len;
-        if (enc(b, key) < 0 || enc(b, value) < 0) { PyMem_Free(offs); return -1; }
+        if (fp_part(key, &fk) < 0 || fp_part(value, &fv) < 0) return -1;
+        acc += fmix(fp_step(fp_step(fp_start(':', 2), fk), fv) ^ SET_KEY);
     }
-    int rc = sort_pieces(b, start, offs, i);
-    PyMem_Free(offs);
+    *out = fp_step(fp_start('d', (uint64_t)PyDict_GET_SIZE(x)), acc);
+    return 0;
+}
+
+static int fp_kept(PyObject *x, uint64_t *out) {  /* tuples and frozensets, remembered */
+    FpSlot *slot = fp_slot(x);
+    if (slot->obj == x) { *out = slot->fp; return 0; }
+    int outer = fp_mutable;
+    fp_mutable = 0;
+    int rc = PyTuple_Check(x) ? fp_items('(', x, out) : fp_set(x, out);
+    if (rc == 0 && !fp_mutable) {
+        PyObject *old = slot->obj;
+        slot->obj = Py_NewRef(x);
+        slot->fp = *out;
+        Py_XDECREF(old);  /* after the slot is consistent: a destructor may run here */
+    }
+    fp_mutable |= outer;
     return rc;
 }
 
-static int enc_str(Buf *b, PyObject *x) {
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(x, &n);
-    if (s) return put_head(b, 's', n) < 0 ? -1 : buf_put(b, s, n);
-    PyErr_Clear();  /* lone surrogates: encoded as Python's "surrogatepass" does */
-    PyObject *data = PyUnicode_AsEncodedString(x, "utf-8", "surrogatepass");
-    if (!data) return -1;
-    int rc = put_head(b, 's', PyBytes_GET_SIZE(data)) < 0 ? -1 : buf_put(b, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
-    Py_DECREF(data);
-    return rc;
-}
-
-/* Tuples (NamedTuples too: equal to the tuple of their fields) and frozensets, remembered. */
-static int enc_kept(Buf *b, PyObject *x) {
-    Slot *slot = slot_for(x);
-    if (slot->obj == x) return buf_put(b, PyBytes_AS_STRING(slot->enc), PyBytes_GET_SIZE(slot->enc));
-    int outer = mutable_seen;
-    mutable_seen = 0;
-    Py_ssize_t start = b->len;
-    int rc = PyTuple_Check(x) ? enc_items(b, '(', x) : enc_set(b, x);
-    if (rc == 0 && !mutable_seen) cache_put(slot_for(x), x, b->data + start, b->len - start);
-    mutable_seen |= outer;
-    return rc;
-}
-
-static int enc_inner(Buf *b, PyObject *x) {
-    if (x == Py_None) return buf_put(b, "N", 1);
+static int fp_inner(PyObject *x, uint64_t *out) {
+    if (x == Py_None) { *out = fp_start('N', 0); return 0; }
     if (PyLong_Check(x)) {  /* int, bool (True is 1) and int subclasses such as IntEnum */
         int overflow;
         long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
         if (v == -1 && PyErr_Occurred()) return -1;
-        return overflow ? put_fallback(b, x) : put_int64(b, v);
+        if (overflow) return fp_call_fallback(x, out);
+        *out = fp_step(fp_start('i', 8), (uint64_t)v);
+        return 0;
     }
     if (PyFloat_Check(x)) {
         double d = PyFloat_AS_DOUBLE(x);
         if (isfinite(d) && d == floor(d)) {  /* 2.0 == 2 */
-            if (fabs(d) < 9.0e18) return put_int64(b, (long long)d);
-            return put_fallback(b, x);
+            if (fabs(d) < 9.0e18) { *out = fp_step(fp_start('i', 8), (uint64_t)(long long)d); return 0; }
+            return fp_call_fallback(x, out);
         }
-        if (buf_reserve(b, 9) < 0) return -1;
-        b->data[b->len] = 'f';
-        if (PyFloat_Pack8(d, b->data + b->len + 1, 1) < 0) return -1;
-        b->len += 9;
+        unsigned char bits[8];
+        if (PyFloat_Pack8(d, (char *)bits, 1) < 0) return -1;
+        uint64_t w;
+        memcpy(&w, bits, 8);
+        *out = fp_step(fp_start('f', 8), w);
         return 0;
     }
-    if (PyUnicode_Check(x)) return enc_str(b, x);
-    if (PyBytes_Check(x))
-        return put_head(b, 'b', PyBytes_GET_SIZE(x)) < 0 ? -1 : buf_put(b, PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x));
-    if (PyTuple_Check(x) || PyFrozenSet_Check(x)) return enc_kept(b, x);
-    mutable_seen = 1;
-    if (PyList_Check(x)) return enc_items(b, '[', x);
-    if (PyAnySet_Check(x)) return enc_set(b, x);
-    if (PyDict_Check(x)) return enc_dict(b, x);
-    return put_fallback(b, x);  /* bytearray, dataclasses, other enums: the Python encoder's */
+    if (PyUnicode_Check(x)) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(x, &n);
+        if (s) { *out = fp_bytes('s', (const unsigned char *)s, n); return 0; }
+        PyErr_Clear();
+        return fp_call_fallback(x, out);  /* lone surrogates */
+    }
+    if (PyBytes_Check(x)) { *out = fp_bytes('b', (const unsigned char *)PyBytes_AS_STRING(x), PyBytes_GET_SIZE(x)); return 0; }
+    if (PyTuple_Check(x) || PyFrozenSet_Check(x)) return fp_kept(x, out);
+    fp_mutable = 1;
+    if (PyList_Check(x)) return fp_items('[', x, out);
+    if (PyAnySet_Check(x)) return fp_set(x, out);
+    if (PyDict_Check(x)) return fp_dict(x, out);
+    return fp_call_fallback(x, out);  /* bytearray, dataclasses, other enums: the Python fingerprint's */
 }
 
-static int enc(Buf *b, PyObject *x) {
+static int fp_of(PyObject *x, uint64_t *out) {
     if (Py_EnterRecursiveCall(" while fingerprinting a state")) return -1;
-    int rc = enc_inner(b, x);
+    int rc = fp_inner(x, out);
     Py_LeaveRecursiveCall();
     return rc;
 }
 
-static Buf shared_buf = {NULL, 0, 0};  /* reused across calls (the GIL is held throughout) */
-
-static PyObject *py_encode(PyObject *self, PyObject *x) {
-    Buf *b = &shared_buf;
-    if (b->len) {  /* a fallback re-entered encode: use a buffer of its own */
-        Buf own = {NULL, 0, 0};
-        PyObject *r = enc(&own, x) < 0 ? NULL : PyBytes_FromStringAndSize(own.data, own.len);
-        PyMem_Free(own.data);
-        return r;
-    }
+static PyObject *py_fingerprint(PyObject *self, PyObject *x) {
+    uint64_t f;
     /* The state itself is new each time: its parts are remembered, not it. */
-    int rc = PyTuple_Check(x) ? enc_items(b, '(', x) : enc(b, x);
-    PyObject *r = rc < 0 ? NULL : PyBytes_FromStringAndSize(b->data, b->len);
-    b->len = 0;
-    return r;
+    int rc = PyTuple_Check(x) ? fp_items('(', x, &f) : fp_of(x, &f);
+    return rc < 0 ? NULL : PyLong_FromUnsignedLongLong(f);
 }
 
 static PyObject *py_set_fallback(PyObject *self, PyObject *f) {
-    if (!PyCallable_Check(f)) { PyErr_SetString(PyExc_TypeError, "the fallback encoder must be callable"); return NULL; }
-    Py_XSETREF(fallback, Py_NewRef(f));
+    if (!PyCallable_Check(f)) { PyErr_SetString(PyExc_TypeError, "the fallback fingerprint must be callable"); return NULL; }
+    Py_XSETREF(fp_fallback, Py_NewRef(f));
     Py_RETURN_NONE;
 }
 
@@ -399,8 +321,8 @@ static PyTypeObject FPSetType = {
 
 /* -- the module -------------------------------------------------------------------- */
 static PyMethodDef methods[] = {
-    {"encode", py_encode, METH_O, "encode(x) -> bytes: the canonical encoding of fingerprint.py."},
-    {"set_fallback", py_set_fallback, METH_O, "set_fallback(f): the Python encoder for what C leaves to it."},
+    {"fingerprint", py_fingerprint, METH_O, "fingerprint(x) -> int: the 64-bit fingerprint of fingerprint.py."},
+    {"set_fallback", py_set_fallback, METH_O, "set_fallback(f): the Python fingerprint for what C leaves to it."},
     {NULL}
 };
 

@@ -1,24 +1,29 @@
-"""64-bit state fingerprints: xxh3 over a canonical byte encoding of the state.
+"""64-bit state fingerprints, built from the fingerprints of a state's parts.
 
 A fingerprint depends only on the state's value, never on the process: not on
 ``PYTHONHASHSEED``, set iteration order or object identity. So processes (and
 machines) exploring one model can share a seen-set of fingerprints.
 
-The encoding is canonical for Python equality, the equality the exact search
-uses to tell states apart: equal values encode alike, different values
-encode differently. Every value is written as a type tag and its contents,
-with lengths and counts written out; the elements of a set (the items of a
-dict) are sorted by their encodings. Where Python calls values of two types
-equal, they share an encoding: ``True`` is the integer 1, ``2.0`` the integer
-2, ``-0.0`` is ``0.0``, a NamedTuple is the tuple of its fields, a set and a
-frozenset with the same elements are one set, an IntEnum member is its
-integer. So a search with fingerprints counts exactly the states an exact
-search counts, but for collisions. Supported: None, bool, int, float, str,
-bytes, tuple, list, frozenset, set, dict, NamedTuples, dataclasses (with
-``eq``) and enums; anything else is a TypeError naming the type.
+It is canonical for Python equality, the equality the exact search uses to
+tell states apart: equal values get one fingerprint. Each value is hashed
+from a type tag, its length or count, and its contents: a scalar's canonical
+bytes (an integer's 64-bit two's complement, a string's UTF-8, a float's
+IEEE bits), or the fingerprints of its parts, chained in order for a tuple
+or list, added up (so that order cannot matter) for a set or the pairs of a
+dict. The mixing function is murmur3's 64-bit finaliser, a bijection with
+full avalanche. Where Python calls values of two types equal, they share a
+fingerprint: ``True`` is the integer 1, ``2.0`` the integer 2, ``-0.0`` is
+``0.0``, a NamedTuple is the tuple of its fields, a set and a frozenset with
+the same elements are one set, an IntEnum member is its integer. Supported:
+None, bool, int, float, str, bytes, tuple, list, frozenset, set, dict,
+NamedTuples, dataclasses (with ``eq``) and enums; anything else is a
+TypeError naming the type.
 
-Two different states collide only when xxh3-64 maps their encodings to one
-value, so TLC's optimistic estimate ``n * (g - n) / 2**64`` applies.
+Two different states can share a fingerprint only by a collision of the
+64-bit mixing (of the states or of two of their parts). The collision
+estimate reported is TLC's optimistic ``n * (g - n) / 2**64``, which treats
+the fingerprint as a random function of the state; TLC's own fingerprints
+are built from the parts of a value in the same way.
 """
 
 from __future__ import annotations
@@ -28,44 +33,152 @@ import struct
 from enum import Enum
 from typing import Any, Callable
 
-from xxhash import xxh3_64_intdigest
+FingerprintFn = Callable[[Any], int]
 
-Encoder = Callable[[Any], bytes]
-
-_LEN = struct.Struct("<I").pack  # lengths and element counts
-_FLOAT = struct.Struct("<d").pack
-
-
-def fingerprint(state: Any) -> int:
-    """The 64-bit fingerprint of ``state``: the same value in every process."""
-    return xxh3_64_intdigest(encode(state))
+_MASK = (1 << 64) - 1
+_SEED = 0x9E3779B97F4A7C15
+_SET_KEY = 0xC2B2AE3D27D4EB4F  # set elements are mixed with this before they are added up
+_DOUBLE = struct.Struct("<d")
 
 
-def encode(x: Any) -> bytes:
-    """The canonical byte encoding of ``x`` (what ``fingerprint`` hashes)."""
+def _fmix(h: int) -> int:
+    """murmur3's 64-bit finaliser."""
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK
+    return h ^ (h >> 33)
+
+
+def _start(tag: str, n: int) -> int:
+    return _fmix((ord(tag) << 56) ^ n ^ _SEED)
+
+
+def _step(h: int, w: int) -> int:
+    return _fmix(h ^ w)
+
+
+def _of_bytes(tag: str, data: bytes) -> int:
+    """A tagged byte string, as 8-byte little-endian words (the last padded with zeros)."""
+    h = _start(tag, len(data))
+    for i in range(0, len(data), 8):
+        h = _step(h, int.from_bytes(data[i:i + 8], "little"))
+    return h
+
+
+def py_fingerprint(x: Any) -> int:
+    """The 64-bit fingerprint of ``x``, computed in Python (``fingerprint`` is the C one when it is built)."""
     t = type(x)
-    enc = _ENCODERS.get(t) or _encoder_for(t)
-    return enc(x)
+    fp = _BY_TYPE.get(t) or _fingerprint_for(t)
+    return fp(x)
 
 
-py_encode = encode  # the pure-Python encoder (``encode`` is the C one when it is built)
+fingerprint: FingerprintFn = py_fingerprint  # replaced below by the C function when it is built
+
+
+def _none(x: None) -> int:
+    return _start("N", 0)
+
+
+def _int(x: int) -> int:
+    if -(1 << 63) <= x < (1 << 63):
+        return _step(_start("i", 8), x & _MASK)
+    return _of_bytes("I", x.to_bytes((x.bit_length() + 8) >> 3, "little", signed=True))
+
+
+def _float(x: float) -> int:
+    if x.is_integer():  # 2.0 == 2
+        return _int(int(x))
+    return _step(_start("f", 8), int.from_bytes(_DOUBLE.pack(x), "little"))
+
+
+def _str(x: str) -> int:
+    return _of_bytes("s", str.encode(x, "utf-8", "surrogatepass"))
+
+
+def _bytes(x: bytes | bytearray) -> int:
+    return _of_bytes("b", bytes(x))
+
+
+def _items(tag: str) -> Callable[[Any], int]:
+    def fp(x: tuple | list) -> int:
+        h = _start(tag, len(x))
+        for v in x:
+            h = _step(h, fingerprint(v))
+        return h
+    return fp
+
+
+def _set(x: frozenset | set) -> int:
+    total = sum(_fmix(fingerprint(v) ^ _SET_KEY) for v in x) & _MASK
+    return _step(_start("{", len(x)), total)
+
+
+def _dict(x: dict) -> int:
+    pair = _start(":", 2)
+    total = sum(_fmix(_step(_step(pair, fingerprint(k)), fingerprint(v)) ^ _SET_KEY) for k, v in x.items()) & _MASK
+    return _step(_start("d", len(x)), total)
+
+
+_BY_TYPE: dict[type, FingerprintFn] = {
+    type(None): _none, bool: _int, int: _int, float: _float, str: _str, bytes: _bytes, bytearray: _bytes,
+    tuple: _items("("), list: _items("["), frozenset: _set, set: _set, dict: _dict,
+}
+
+
+def _fingerprint_for(t: type) -> FingerprintFn:
+    """The fingerprint function of a subclass of a supported type, a dataclass or an enum, remembered (else TypeError)."""
+    _BY_TYPE[t] = fp = _new_fingerprint(t)
+    return fp
+
+
+def _new_fingerprint(t: type) -> FingerprintFn:
+    # NamedTuples, IntEnum and StrEnum members are equal to the values of their base types.
+    if issubclass(t, int):
+        return lambda x: _int(int(x))
+    if issubclass(t, float):
+        return lambda x: _float(float(x))
+    for base in (str, bytes, tuple, list, frozenset, set, dict):
+        if issubclass(t, base):
+            return _BY_TYPE[base]
+    name = _str(f"{t.__module__}.{t.__qualname__}")
+    if issubclass(t, Enum):  # members of other enums are equal only to themselves
+        head = _start("e", 2)
+        return lambda x: _step(_step(head, name), _str(x.name))
+    if dataclasses.is_dataclass(t) and t.__dataclass_params__.eq:  # type: ignore[attr-defined]
+        fields = tuple(f.name for f in dataclasses.fields(t) if f.compare)
+        head = _step(_start("D", len(fields)), name)
+
+        def of_dataclass(x: Any) -> int:
+            h = head
+            for f in fields:
+                h = _step(h, fingerprint(getattr(x, f)))
+            return h
+        return of_dataclass
+    raise TypeError(
+        f"cannot fingerprint a {t.__module__}.{t.__qualname__}: states must be built from None, bool, int, "
+        "float, str, bytes, tuples, frozensets, NamedTuples, dataclasses (with eq) and enums"
+    )
 
 
 class Fingerprinter:
-    """Fingerprints for one search: ``fingerprint(state)``, remembering those of recent states.
+    """Fingerprints for one search: ``fingerprint(state)``.
 
-    A search meets most states many times (TLC's states generated against
-    distinct states), so the fingerprints of recent states are kept in a
-    table keyed by the states themselves (emptied when it holds ``memo_size``
-    entries): a state met again costs one dictionary lookup, as in an exact
-    search. The fingerprints are the module-level ``fingerprint``'s. States
-    must be hashable, as for an exact search.
+    With the C part built this is the C function itself (it remembers the
+    fingerprints of recent tuples and frozensets by identity: a successor
+    shares most parts with its state). Without it, the fingerprints of recent
+    states are kept in a table keyed by the states themselves (emptied when it
+    holds ``memo_size`` entries), as the pure-Python fingerprint is slow.
+    The fingerprints are the module-level ``fingerprint``'s.
     """
 
     def __init__(self, memo_size: int = 1 << 17) -> None:
+        if fingerprint is not py_fingerprint:
+            self.fingerprint: FingerprintFn = fingerprint
+            return
         states = _Memo(memo_size)
-        states.compute = lambda state: xxh3_64_intdigest(encode(state))  # the module's encode, C when built
-        self.fingerprint: Callable[[Any], int] = states.__getitem__  # a C call when the state is known
+        states.compute = py_fingerprint
+        self.fingerprint = states.__getitem__
 
 
 class _Memo(dict):
@@ -89,97 +202,14 @@ class _Memo(dict):
         return value
 
 
-# -- the encoding ---------------------------------------------------------------------
-_TUPLE, _LIST, _SET, _DICT = b"(", b"[", b"{", b"d"
-
-
-def _none(x: None) -> bytes:
-    return b"N"
-
-
-def _int(x: int) -> bytes:
-    data = x.to_bytes((x.bit_length() + 8) >> 3, "little", signed=True)
-    return b"i" + _LEN(len(data)) + data
-
-
-def _bool(x: bool) -> bytes:
-    return _ONE if x else _ZERO  # True == 1
-
-
-def _float(x: float) -> bytes:
-    if x.is_integer():  # 2.0 == 2
-        return _int(int(x))
-    return b"f" + _FLOAT(x)
-
-
-def _str(x: str) -> bytes:
-    data = str.encode(x, "utf-8", "surrogatepass")
-    return b"s" + _LEN(len(data)) + data
-
-
-def _bytes(x: bytes | bytearray) -> bytes:
-    return b"b" + _LEN(len(x)) + bytes(x)
-
-
-def _tuple(x: tuple) -> bytes:
-    return _TUPLE + _LEN(len(x)) + b"".join([encode(v) for v in x])
-
-
-def _list(x: list) -> bytes:
-    return _LIST + _LEN(len(x)) + b"".join([encode(v) for v in x])
-
-
-def _set(x: frozenset | set) -> bytes:
-    return _SET + _LEN(len(x)) + b"".join(sorted([encode(v) for v in x]))
-
-
-def _dict(x: dict) -> bytes:
-    return _DICT + _LEN(len(x)) + b"".join(sorted([encode(k) + encode(v) for k, v in x.items()]))
-
-
-_ZERO, _ONE = _int(0), _int(1)
-
-_ENCODERS: dict[type, Encoder] = {
-    type(None): _none, bool: _bool, int: _int, float: _float, str: _str, bytes: _bytes, bytearray: _bytes,
-    tuple: _tuple, list: _list, frozenset: _set, set: _set, dict: _dict,
-}
-
-
-def _encoder_for(t: type) -> Encoder:
-    """The encoder of a subclass of a supported type, a dataclass or an enum, remembered (else TypeError)."""
-    _ENCODERS[t] = enc = _new_encoder(t)
-    return enc
-
-
-def _new_encoder(t: type) -> Encoder:
-    # NamedTuples, IntEnum and StrEnum members are equal to the values of their base types.
-    if issubclass(t, int):
-        return lambda x: _int(int(x))
-    if issubclass(t, float):
-        return lambda x: _float(float(x))
-    for base in (str, bytes, tuple, list, frozenset, set, dict):
-        if issubclass(t, base):
-            return _ENCODERS[base]
-    name = _str(f"{t.__module__}.{t.__qualname__}")
-    if issubclass(t, Enum):  # members of other enums are equal only to themselves
-        return lambda x: b"e" + name + _str(x.name)
-    if dataclasses.is_dataclass(t) and t.__dataclass_params__.eq:  # type: ignore[attr-defined]
-        fields = tuple(f.name for f in dataclasses.fields(t) if f.compare)
-        head = b"D" + name + _LEN(len(fields))
-        return lambda x: head + b"".join([encode(getattr(x, f)) for f in fields])
-    raise TypeError(
-        f"cannot fingerprint a {t.__module__}.{t.__qualname__}: states must be built from None, bool, int, "
-        "float, str, bytes, tuples, frozensets, NamedTuples, dataclasses (with eq) and enums"
-    )
-
-
-# The C encoder (checker/_fpcore.c, built at install when a compiler is there) writes the same
-# bytes as the Python one above, several times faster; what it does not encode itself
-# (dataclasses, other enums, ints beyond 64 bits) it hands to ``py_encode``.
+# The C fingerprint (checker/_fpcore.c, built at install when a compiler is there) gives the same
+# values as the Python one above, several times faster; what it does not fingerprint itself
+# (dataclasses, other enums, ints beyond 64 bits, strings with lone surrogates, bytearrays) it
+# hands to ``py_fingerprint``.
 try:
     from splitbrain.checker import _fpcore
-except ImportError:  # no compiler at install: the pure-Python encoder, the same fingerprints
+except ImportError:  # no compiler at install: the pure-Python fingerprint, the same values
     _fpcore = None  # type: ignore[assignment]
 else:
-    _fpcore.set_fallback(py_encode)
-    encode = _fpcore.encode  # noqa: F811
+    _fpcore.set_fallback(py_fingerprint)
+    fingerprint = _fpcore.fingerprint

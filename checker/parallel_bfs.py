@@ -325,8 +325,8 @@ def key_hash(fingerprint: bool, stable: bool) -> Callable[[Any], int] | None:
 
     Across machines (``stable``) it is the state's 64-bit fingerprint, the
     same in every process; between processes forked from this one, Python's
-    own ``hash``, which they share and which costs far less than encoding
-    the state.
+    own ``hash``, which they share and which costs a little less than
+    fingerprinting the state.
     """
     if fingerprint:
         return None

@@ -178,9 +178,9 @@ class CheckResult:
     def collision_probability(self) -> float | None:
         """TLC's optimistic fingerprint-collision estimate, n*(g-n)/2^64.
 
-        It holds for the fingerprints of ``splitbrain.checker.fingerprint``:
-        xxh3-64 over an injective encoding of the state, so two different
-        states collide only where the 64-bit hash does.
+        It treats a fingerprint of ``splitbrain.checker.fingerprint`` as a
+        random function of the state (as TLC does for its own, which are
+        likewise built from the fingerprints of a value's parts).
         """
         if not self.fingerprint:
             return None

@@ -1,7 +1,8 @@
-"""The C encoder agrees with the Python one; the compact seen-set and the disk frontier keep every figure."""
+"""The C fingerprint agrees with the Python one; the compact seen-set and the disk frontier keep every figure."""
 
 from __future__ import annotations
 
+import pickle
 import random
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -51,37 +52,57 @@ values = st.recursive(hashables, lambda inner: st.one_of(
     st.builds(lambda v: bytearray(b"ab"), inner)), max_leaves=12)
 
 
-def test_the_c_encoder_is_built_here():
+def test_the_c_fingerprint_is_built_here():
     # CI has a compiler (gcc): without the C part a fingerprint search is several times slower.
-    assert core is not None and fpmod.encode is core.encode
+    assert core is not None and fpmod.fingerprint is core.fingerprint
+    assert explore.Fingerprinter().fingerprint is core.fingerprint
 
 
 @settings(max_examples=300, deadline=None)
 @given(values)
-def test_the_c_encoder_writes_the_python_encoders_bytes(x):
-    pure = _pure_encoding(x)
-    assert core.encode(x) == pure
-    assert core.encode(x) == pure  # again, now that its parts are remembered
+def test_the_c_fingerprint_is_the_python_fingerprint(x):
+    pure = _pure_fingerprint(x)
+    assert core.fingerprint(x) == pure
+    assert core.fingerprint(x) == pure  # again, now that its parts are remembered
 
 
-def _pure_encoding(x):
-    """The pure-Python encoder's bytes, with every nested call also in Python."""
-    saved = fpmod.encode
-    fpmod.encode = fpmod.py_encode
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # the strategy's own repr, not a value's
+@settings(max_examples=300, deadline=None)
+@given(hashables, hashables)
+def test_fingerprints_are_equal_exactly_when_generated_values_are_equal(x, y):
+    assert (core.fingerprint(x) == core.fingerprint(y)) == (x == y)
+    copy = pickle.loads(pickle.dumps(x))  # equal, built apart
+    assert core.fingerprint(copy) == core.fingerprint(x)
+
+
+def _pure_fingerprint(x):
+    """The pure-Python fingerprint, with every nested call also in Python."""
+    saved = fpmod.fingerprint
+    fpmod.fingerprint = fpmod.py_fingerprint
     try:
-        return fpmod.py_encode(x)
+        return fpmod.py_fingerprint(x)
     finally:
-        fpmod.encode = saved
+        fpmod.fingerprint = saved
 
 
-def test_a_remembered_part_holding_a_list_is_encoded_afresh_when_the_list_changes():
+def test_without_the_c_part_a_search_counts_the_same_with_the_python_fingerprint(monkeypatch):
+    model = registry.build("twophase", {"rms": 3})
+    with_c = check(model, "bfs", fingerprint=True)
+    monkeypatch.setattr(fpmod, "fingerprint", fpmod.py_fingerprint)
+    assert explore.Fingerprinter().fingerprint is not core.fingerprint  # the memo over the Python function
+    without = check(model, "bfs", fingerprint=True)
+    assert (without.distinct_states, without.states_generated, without.depth) == (288, 1146, 11)  # TLC, TwoPhase.tla
+    assert (with_c.distinct_states, with_c.states_generated, with_c.depth) == (288, 1146, 11)
+
+
+def test_a_remembered_part_holding_a_list_is_fingerprinted_afresh_when_the_list_changes():
     items = [1]
     part = (items, "x")
     state = (part, 0)
-    before = core.encode(state)
+    before = core.fingerprint(state)
     items.append(2)
-    assert core.encode(state) != before
-    assert core.encode(state) == _pure_encoding(state)
+    assert core.fingerprint(state) != before
+    assert core.fingerprint(state) == _pure_fingerprint(state)
 
 
 def test_fpset_agrees_with_a_python_set():
