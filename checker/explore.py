@@ -221,6 +221,7 @@ class _Search:
         self.classify: Callable[[Any], Any] = model.action_class if own_class else _first
         # The state -> key function, kept None for the common exact, unreduced case.
         canon = model.canonical if symmetry else None
+        self.symmetric = canon is not None
         fp = Fingerprinter().fingerprint if fingerprint else None  # 64-bit, the same in every process
         if canon and fp:
             self.keyf: Callable[[Any], Any] | None = lambda s: fp(canon(s))
@@ -302,6 +303,10 @@ class _Search:
         classify, taken, new = self.classify, self.taken, self.new
         first = classify is _first  # the default class, computed inline (the hot loop)
         judge_step = self.judge_step if self.step_invariants else None
+        # Under symmetry a key costs more than the boundary test, so the boundary is tested first (a
+        # state outside it never enters the seen-set: the figures are the same either way).
+        early = within if self.symmetric else None
+        late = None if early is not None else within
         # With keys, a level holds each state with its key (computed once, when the state is found);
         # with fingerprints, a level beyond FRONTIER_IN_MEMORY states goes to disk in batches.
         compact = isinstance(seen, FingerprintStore)
@@ -322,6 +327,8 @@ class _Search:
                 try:
                     for a, t in succ(s):
                         n += 1
+                        if early is not None and not early(t):
+                            continue
                         c = (a[0] if a.__class__ is tuple and a else a) if first else classify(a)
                         # A step the model answers with the state itself is a self-loop: its key is known.
                         tk = k if t is s else t if keyf is None else keyf(t)
@@ -330,7 +337,7 @@ class _Search:
                             if judge_step is not None:
                                 judge_step(s, k, a, t)
                             continue
-                        if within is not None and not within(t):
+                        if late is not None and not late(t):
                             continue
                         seen[tk] = (k, a)
                         taken[c] = taken.get(c, 0) + 1

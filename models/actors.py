@@ -127,8 +127,8 @@ _P, _OW, _CRASH, _LOSS, _DUP, _REORDER, _JUMP, _BYZ = range(len(BUDGETS))
 
 TIMER_MODES = ("nondeterministic", "deadline")
 
-# Handler calls remembered (node states and messages recur across many Worlds), and field
-# values remembered with their renamings for symmetry; past this many, all are forgotten.
+# Handler calls remembered (node states and messages recur across many Worlds), and for symmetry
+# the least renaming of each local part and the renamings of each value; past this many, all are forgotten.
 REACTIONS_REMEMBERED = 200_000
 RENAMINGS_REMEMBERED = 200_000
 
@@ -371,11 +371,14 @@ class ActorModel(Model[World, tuple]):
             raise ValueError(f"byzantine={cfg.byzantine} but only {len(self._candidates)} nodes have a "
                              "Byzantine message universe (Actor.byzantine_messages)")
         self._groups = self._symmetry(symmetry)
-        self._known: dict[Any, _Known] = {}       # symmetry: each field value met, with its renamings
+        self._choices: dict[tuple, tuple] = {}           # symmetry: each local part met, with its least renaming
+        self._renamed_values: dict[tuple, tuple] = {}    # (renaming number, value or its id) -> (value, renamed)
+        self._erased_hashes: dict[Any, int] = {}         # value -> its signature (symmetric names erased)
         self._renaming_numbers: dict[tuple, list[tuple[int, dict[str, str]]]] = {}   # node order -> renamings
         self._delivered: dict[tuple, _Reaction] = {}    # remembered reactions to messages
         self._fired: dict[tuple, _Reaction] = {}        # ... and to timers
         self._interned: dict[Any, Any] = {}             # one copy of each node state and history
+        self._timer_orders: dict[frozenset, tuple] = {}  # armed timers -> in the order they fire
         self._node_groups = [tuple(sorted(self.index[x] for x in g)) for g in self._groups if g[0] in self.index]
         self._value_maps = [{a: b for part in combo for a, b in part.items() if a != b}
                             for combo in product(*[[dict(zip(g, p)) for p in permutations(g)]
@@ -492,13 +495,22 @@ class ActorModel(Model[World, tuple]):
         for i, armed in enumerate(w.timers):
             if armed:
                 clock = w.clocks[i]
-                for timer, deadline in (sorted(armed, key=repr) if len(armed) > 1 else armed):  # one order everywhere
+                for timer, deadline in (self._in_order(armed) if len(armed) > 1 else armed):
                     if deadline is None or deadline <= clock:
                         yield ("timeout", ids[i], timer), self._timeout(w, i, timer, deadline)
         if self.max_time:
             yield from self._ticks(w)
         if self._faulty:
             yield from self._fault_steps(w)
+
+    def _in_order(self, armed: frozenset) -> tuple:
+        """A node's armed timers sorted by their text: one order in every process (remembered)."""
+        found = self._timer_orders.get(armed)
+        if found is None:
+            if len(self._timer_orders) >= REACTIONS_REMEMBERED:
+                self._timer_orders.clear()
+            found = self._timer_orders[armed] = tuple(sorted(armed, key=repr))
+        return found
 
     def _deliver(self, w: World, net: Any, src: str, dst: str, msg: Any, left: tuple) -> World:
         i = self.index[dst]
@@ -548,7 +560,7 @@ class ActorModel(Model[World, tuple]):
 
     def _intern(self, x: Any) -> Any:
         """The one copy of ``x`` the model keeps: equal node states and histories become the same
-        object, which symmetry reduction recognises by identity."""
+        object (less memory, and comparisons that stop at identity)."""
         if len(self._interned) >= REACTIONS_REMEMBERED:
             self._interned.clear()
         return self._interned.setdefault(x, x)
@@ -692,69 +704,72 @@ class ActorModel(Model[World, tuple]):
     def canonical(self, w: World) -> World:
         """The least renaming of ``w`` over the declared symmetry groups.
 
-        Only renamings that sort each node group by a renaming-invariant
-        signature of the nodes' local state are tried (usually one per value
-        renaming), and they are ordered by the hashes of the renamed node
-        states, then of every renamed field, ties broken by a full sort key:
-        the choice is the same for every member of a symmetry class, and cheap.
+        A World has a local part (each node's state, timers, clock and disk,
+        and which nodes are down or Byzantine) and a shared part (messages in
+        flight, history, cut links). Only renamings that sort each node group
+        by a renaming-invariant signature of the nodes' local state are tried
+        (usually one node order), each with every value renaming. The least is
+        chosen by its renamed local part, then by its renamed shared part, each
+        compared by hash, ties between unequal values broken by a full sort
+        key. The choice is remembered for each local part: most Worlds share
+        theirs with others and only rename their shared part.
         (Hashes of strings vary between processes, so the representative
         chosen may too; the classes do not.)
         """
-        known = self._known_value
-        nodes = [known(x) for x in w.nodes]
-        timers = [known(x) for x in w.timers]
-        disk = [known(x) for x in w.disk] if w.down else None
-        candidates = self._renamings(w, nodes, timers, disk)
-        if len(candidates) == 1 and not candidates[0][2]:
-            return w                                      # the only candidate renames nothing
-        if len(candidates) > 1:   # first by the hashes of the renamed node states: usually decisive
-            heads = [tuple([(nodes[i].renamed.get(r) or nodes[i].rename(r, mapping))[1] for i in order])
-                     for order, r, mapping in candidates]
-            least = min(heads)
-            candidates = [c for c, head in zip(candidates, heads) if head == least]
-        shared = [known(w.net), known(w.history)] + [known(x) for x in (w.down, w.cut, w.byzantine) if x]
+        part = (w.nodes, w.timers, w.clocks, w.down, w.disk, w.byzantine)
+        choice = self._choices.get(part)
+        if choice is None:
+            if len(self._choices) >= RENAMINGS_REMEMBERED:
+                self._choices.clear()
+            choice = self._choices[part] = self._choose(part)
+        (nodes, timers, clocks, down, disk, byzantine), renamings = choice
+        rename = self._renamed
+        if len(renamings) == 1:
+            number, mapping = renamings[0]
+            if not mapping:
+                return w                                  # w is its own representative
+            net, history = rename(w.net, number, mapping), rename(w.history, number, mapping)
+            cut = rename(w.cut, number, mapping) if w.cut else w.cut
+        else:                                             # the local part alone does not decide
+            best = best_score = None
+            for number, mapping in renamings:
+                shared = (rename(w.net, number, mapping), rename(w.history, number, mapping),
+                          rename(w.cut, number, mapping))
+                score = hash(shared)
+                if best is None or score < best_score or (score == best_score and shared != best
+                                                          and _key(shared) < _key(best)):
+                    best, best_score = shared, score
+            net, history, cut = best
+        return World(nodes, timers, net, clocks, history, down, disk, cut, byzantine, w.left)
+
+    def _choose(self, part: tuple) -> tuple[tuple, list[tuple[int, dict[str, str]]]]:
+        """The least renaming of a World's local part ``part``, and every renaming that gives it."""
         best = best_score = None
-        for order, r, mapping in candidates:
-            fields = [nodes[i] for i in order] + [timers[i] for i in order] + shared
-            if disk:
-                fields += [disk[i] for i in order]
-            renamed = [k.renamed.get(r) or k.rename(r, mapping) for k in fields]
-            score = tuple([h for _, h in renamed]) + tuple([w.clocks[i] for i in order])
-            if best is None or score < best_score:
-                best, best_score = (order, renamed), score
-            elif score == best_score:
-                mine, theirs = self._assemble(w, order, renamed), self._assemble(w, *best)
-                if mine != theirs and _key(mine) < _key(theirs):
-                    best = (order, renamed)
-        return self._assemble(w, *best)
+        renamings: list[tuple[int, dict[str, str]]] = []
+        for order, number, mapping in self._renamings(part):
+            local = self._rename_local(part, order, number, mapping)
+            score = hash(local)
+            if best is not None and score == best_score and local == best:
+                renamings.append((number, mapping))
+            elif best is None or score < best_score or (score == best_score and _key(local) < _key(best)):
+                best, best_score, renamings = local, score, [(number, mapping)]
+        return best, renamings
 
-    def _known_value(self, x: Any) -> _Known:
-        """The renamings of ``x`` found so far (node states, timers, networks and histories recur
-        across Worlds: frozensets, which keep their hash, are looked up by value, the rest by identity)."""
-        key = x if x.__class__ is frozenset else id(x)
-        found = self._known.get(key)
-        if found is not None and (key is x or found.value is x):
-            return found
-        if len(self._known) >= RENAMINGS_REMEMBERED:
-            self._known.clear()
-        known = self._known[key] = _Known(x, hash(_rename(x, self._erase)), {})
-        return known
-
-    def _renamings(self, w: World, nodes: list[_Known], timers: list[_Known], disk: list[_Known] | None
-                   ) -> list[tuple[tuple[int, ...], int, dict[str, str]]]:
+    def _renamings(self, part: tuple) -> list[tuple[tuple[int, ...], int, dict[str, str]]]:
         """The renamings that put each node group in order of signature, with every value renaming.
 
         Each is ``(order, number, mapping)``: the renamed World's node j is
-        ``w``'s node ``order[j]``; ``mapping`` renames the names in a field.
+        the World's node ``order[j]``; ``mapping`` renames the names in a value.
         """
-        ids, down, byzantine, clocks = self.node_ids, w.down, w.byzantine, w.clocks
+        nodes, timers, clocks, down, disk, byzantine = part
+        ids, erased = self.node_ids, self._erased
         orders = [list(self._positions)]
         for group in self._node_groups:
-            if disk or byzantine:
-                sig = {i: (nodes[i].erased, timers[i].erased, clocks[i], disk[i].erased if disk else 0,
-                           ids[i] in down, ids[i] in byzantine) for i in group}
+            if down or byzantine:
+                sig = {i: (erased(nodes[i]), erased(timers[i]), clocks[i], erased(disk[i]), ids[i] in down,
+                           ids[i] in byzantine) for i in group}
             else:
-                sig = {i: (nodes[i].erased, timers[i].erased, clocks[i]) for i in group}
+                sig = {i: (erased(nodes[i]), erased(timers[i]), clocks[i]) for i in group}
             ranked = sorted(group, key=sig.__getitem__)
             if len(set(sig.values())) == len(group):
                 arrangements = [ranked]                  # the usual case: one order
@@ -782,19 +797,40 @@ class ActorModel(Model[World, tuple]):
             found += [(key, number, mapping) for number, mapping in numbered]
         return found
 
-    @staticmethod
-    def _assemble(w: World, order: tuple[int, ...], renamed: list[tuple[Any, int]]) -> World:
-        """The World of the renamed fields ``canonical`` lists (clocks moved by ``order``, budgets kept)."""
-        n = len(order)
-        values = [v for v, _ in renamed]
-        net, history = values[2 * n], values[2 * n + 1]
-        extra = iter(values[2 * n + 2:])
-        down = next(extra) if w.down else w.down
-        cut = next(extra) if w.cut else w.cut
-        byzantine = next(extra) if w.byzantine else w.byzantine
-        disk = tuple(extra) if w.down else w.disk
-        return World(tuple(values[:n]), tuple(values[n:2 * n]), net, tuple([w.clocks[i] for i in order]), history,
-                     down, disk, cut, byzantine, w.left)
+    def _rename_local(self, part: tuple, order: tuple[int, ...], number: int, mapping: dict[str, str]) -> tuple:
+        """The local part ``part`` renamed by ``mapping`` (renaming ``number``), node entries moved by ``order``."""
+        nodes, timers, clocks, down, disk, byzantine = part
+        rename = self._renamed
+        if down:                                  # (only a crashed node keeps a disk)
+            down, disk = rename(down, number, mapping), tuple([rename(disk[i], number, mapping) for i in order])
+        return (tuple([rename(nodes[i], number, mapping) for i in order]),
+                tuple([rename(timers[i], number, mapping) for i in order]), tuple([clocks[i] for i in order]),
+                down, disk, rename(byzantine, number, mapping) if byzantine else byzantine)
+
+    def _renamed(self, x: Any, number: int, mapping: dict[str, str]) -> Any:
+        """``x`` renamed by ``mapping`` (renaming ``number``), remembered: values recur across Worlds.
+
+        Frozensets (which keep their hash) are looked up by value, other values by identity (node
+        states and histories are interned); an entry keeps its value, so its id is not reused.
+        """
+        if not mapping:
+            return x
+        key = (number, x if x.__class__ is frozenset else id(x))
+        found = self._renamed_values.get(key)
+        if found is None:
+            if len(self._renamed_values) >= RENAMINGS_REMEMBERED:
+                self._renamed_values.clear()
+            found = self._renamed_values[key] = (x, _rename(x, mapping))
+        return found[1]
+
+    def _erased(self, x: Any) -> int:
+        """The hash of ``x`` with every symmetric name erased: the same for every renaming of ``x``."""
+        h = self._erased_hashes.get(x)
+        if h is None:
+            if len(self._erased_hashes) >= RENAMINGS_REMEMBERED:
+                self._erased_hashes.clear()
+            h = self._erased_hashes[x] = hash(_rename(x, self._erase))
+        return h
 
     @staticmethod
     def _rename_world(w: World, m: dict[str, str], order: tuple[int, ...]) -> World:
@@ -930,19 +966,7 @@ def _timer_text(timer: Any, deadline: int | None) -> str:
 
 # -- renaming and ordering states, for symmetry ---------------------------------------
 
-class _Known(NamedTuple):
-    """A field value met by ``canonical``: its signature (the hash of the value with every
-    symmetric name erased) and its renamings so far, by renaming number: (renamed, hash)."""
-
-    value: Any
-    erased: int
-    renamed: dict[int, tuple[Any, int]]
-
-    def rename(self, number: int, mapping: dict[str, str]) -> tuple[Any, int]:
-        """The value renamed by ``mapping`` (renaming ``number``), with its hash, remembered."""
-        y = _rename(self.value, mapping)
-        pair = self.renamed[number] = (y, hash(y))
-        return pair
+_PLAIN = frozenset({int, bool, float, type(None)})   # values without names, kept as they are
 
 
 def _rename(x: Any, m: dict[str, str]) -> Any:
@@ -950,13 +974,12 @@ def _rename(x: Any, m: dict[str, str]) -> Any:
     t = type(x)
     if t is str:
         return m.get(x, x)
-    if t is tuple:
-        return tuple([_rename(v, m) for v in x])
-    if t is int or x is None:
+    if t in _PLAIN:
         return x
-    if t is frozenset:
-        return frozenset([_rename(v, m) for v in x])
-    if t is bool or t is float or isinstance(x, Enum):
+    if t is tuple or t is frozenset:                      # (names and plain items inline: the hot case)
+        return t([m.get(v, v) if v.__class__ is str else v if v.__class__ in _PLAIN else _rename(v, m)
+                  for v in x]) if x else x
+    if isinstance(x, Enum):
         return x
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         return t._make([_rename(v, m) for v in x])
@@ -965,7 +988,7 @@ def _rename(x: Any, m: dict[str, str]) -> Any:
                                          for f in dataclasses.fields(x) if f.init})
     if isinstance(x, str):
         return t(m.get(x, x))
-    if isinstance(x, int):
+    if isinstance(x, (int, float)):
         return x
     raise TypeError(f"symmetry cannot rename inside a {t.__name__}: build states from tuples, "
                     "NamedTuples, frozensets, frozen dataclasses, enums and scalars")

@@ -44,8 +44,8 @@ class Network(ABC):
         """``net`` with ``envelopes`` added, in order."""
 
     @abstractmethod
-    def deliverable(self, net: Any) -> Iterator[Envelope]:
-        """The distinct envelopes that may be delivered next."""
+    def deliverable(self, net: Any) -> Iterable[Envelope]:
+        """The distinct envelopes that may be delivered next, in ``in_order``'s order."""
 
     @abstractmethod
     def delivered(self, net: Any, env: Envelope) -> Any:
@@ -56,8 +56,8 @@ class Network(ABC):
         """Every envelope in flight, once per copy."""
 
     @abstractmethod
-    def distinct(self, net: Any) -> Iterator[Envelope]:
-        """Every distinct envelope in flight (what ``drop`` and ``duplicate`` may pick)."""
+    def distinct(self, net: Any) -> Iterable[Envelope]:
+        """Every distinct envelope in flight (what ``drop`` and ``duplicate`` may pick), in ``in_order``'s order."""
 
     @abstractmethod
     def count(self, net: Any) -> int:
@@ -75,23 +75,22 @@ class Network(ABC):
     def keep(self, net: Any, pred: Callable[[Envelope], bool]) -> Any:
         """``net`` with only the envelopes satisfying ``pred``."""
 
-    def reorderable(self, net: Any) -> Iterator[Envelope]:
+    def reorderable(self, net: Any) -> Iterable[Envelope]:
         """The envelopes a ``reorder`` step may move to the front (FIFO only)."""
-        return iter(())
+        return ()
 
     def reorder(self, net: Any, env: Envelope) -> Any:
         """``net`` with ``env`` moved to the front of its channel (FIFO only)."""
         raise ValueError(f"a {self.kind} network does not reorder")
 
 
-def in_order(envelopes: Iterable[Envelope]) -> Iterator[Envelope]:
-    """The envelopes sorted by their text, so that a state's successors come in the same order in
-    every process (a frozenset's iteration order depends on string hashing, so on ``PYTHONHASHSEED``,
+def in_order(envelopes: list[Envelope]) -> list[Envelope]:
+    """``envelopes`` sorted in place by their text, so that a state's successors come in the same order
+    in every process (a frozenset's iteration order depends on string hashing, so on ``PYTHONHASHSEED``,
     and on how the set was built): a search then finds the same counterexample on every run."""
-    envs = list(envelopes)
-    if len(envs) < 2:
-        return iter(envs)
-    return iter(sorted(envs, key=_text))
+    if len(envelopes) > 1:
+        envelopes.sort(key=_text)
+    return envelopes
 
 
 _TEXTS: dict[Envelope, str] = {}
@@ -113,16 +112,16 @@ class Unordered(Network):
     kind = "unordered"
 
     def send(self, net: frozenset, envelopes: Iterable[Envelope]) -> frozenset:
-        items = set(net)
+        added: list[tuple[Envelope, int]] = []
         for env in envelopes:
             k = 1
-            while (env, k) in items:
+            while (env, k) in net or (env, k) in added:
                 k += 1
-            items.add((env, k))
-        return frozenset(items)
+            added.append((env, k))
+        return net.union(added)
 
-    def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return in_order(env for env, k in net if k == 1)
+    def deliverable(self, net: frozenset) -> list[Envelope]:
+        return in_order([env for env, k in net if k == 1])
 
     distinct = deliverable
 
@@ -159,8 +158,8 @@ class Duplicating(Network):
     def send(self, net: frozenset, envelopes: Iterable[Envelope]) -> frozenset:
         return net.union(envelopes)
 
-    def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return in_order(net)
+    def deliverable(self, net: frozenset) -> list[Envelope]:
+        return in_order(list(net))
 
     distinct = messages = deliverable
 
@@ -191,8 +190,8 @@ class Fifo(Network):
             queues[(src, dst)] = queues.get((src, dst), ()) + (msg,)
         return frozenset(queues.items())
 
-    def deliverable(self, net: frozenset) -> Iterator[Envelope]:
-        return in_order((src, dst, q[0]) for (src, dst), q in net)
+    def deliverable(self, net: frozenset) -> list[Envelope]:
+        return in_order([(src, dst, q[0]) for (src, dst), q in net])
 
     def delivered(self, net: frozenset, env: Envelope) -> frozenset:
         src, dst, _ = env
@@ -201,8 +200,8 @@ class Fifo(Network):
     def messages(self, net: frozenset) -> Iterator[Envelope]:
         return ((src, dst, m) for (src, dst), q in net for m in q)
 
-    def distinct(self, net: frozenset) -> Iterator[Envelope]:
-        return in_order(self._distinct(net, 0))
+    def distinct(self, net: frozenset) -> list[Envelope]:
+        return in_order(list(self._distinct(net, 0)))
 
     def count(self, net: frozenset) -> int:
         return sum(len(q) for _, q in net)
@@ -223,8 +222,8 @@ class Fifo(Network):
             return q[: i + 1] + (msg,) + q[i + 1:]
         return self._replace(net, (src, dst), twice)
 
-    def reorderable(self, net: frozenset) -> Iterator[Envelope]:
-        return in_order(self._distinct(net, 1))
+    def reorderable(self, net: frozenset) -> list[Envelope]:
+        return in_order(list(self._distinct(net, 1)))
 
     @staticmethod
     def _distinct(net: frozenset, start: int) -> Iterator[Envelope]:

@@ -16,6 +16,7 @@ import splitbrain.models.actors
 from splitbrain.checker.explore import check
 from splitbrain.models.actors import Actor, ActorModel, World
 from splitbrain.models.network import Duplicating, Fifo, Unordered, make_network
+from splitbrain.models.raft.raft import Raft
 from splitbrain.properties.kinds import always
 from splitbrain.traces.format import to_action, to_jsonable
 
@@ -397,7 +398,9 @@ def brute_force_canonical(model: ActorModel, w: World) -> World:
     lambda: pingers(3, bound=2, faults="byzantine=1,byzantine-msgs=2", symmetry=[("n1", "n2", "n3")]),
     lambda: ActorModel({"s": Store(), "c1": Chooser(("v1", "v2")), "c2": Chooser(("v1", "v2"))},
                        symmetry=[("c1", "c2"), ("v1", "v2")]),
-], ids=["crash", "crash-restart", "byzantine", "nodes-and-values"])
+    lambda: pingers(2, bound=2, faults="partition=1,one-way=1", symmetry=[("n1", "n2")]),
+    lambda: Raft(servers=3, max_term=1, max_log=1, client_values=2),   # servers and values symmetric
+], ids=["crash", "crash-restart", "byzantine", "nodes-and-values", "partition", "raft"])
 def test_canonical_classes_are_exactly_the_symmetry_orbits(make):
     model = make()
     states, _ = reachable(model)
