@@ -4,8 +4,8 @@
 (guided swarm walks, as ``swarm_check``) split a run's walks into chunks of
 a fixed size, SIMULATE_CHUNK_RUNS and SWARM_CHUNK_WALKS walks (the last chunk
 may be shorter; a swarm budget above SWARM_CHUNKS * SWARM_CHUNK_WALKS is split
-into SWARM_CHUNKS chunks, since a guided search finds deep bugs only with a
-long archive), whatever the number of workers and wherever they run. Chunk
+into SWARM_CHUNKS chunks, of at most SWARM_MAX_CHUNK walks each, since a guided
+search finds deep bugs only with a long archive), whatever the number of workers and wherever they run. Chunk
 ``k`` is an independent search seeded with ``chunk_seed(seed, k)``: chunk 0
 with ``seed`` itself (so a run of one chunk takes exactly the walks of
 ``simulate`` or ``swarm_check`` with that seed), chunk ``k > 0`` with the
@@ -21,7 +21,9 @@ cloudpickle; the classes of a model loaded from ``file.py:Class`` travel by
 value, since the cluster cannot import them).
 
 The merged result is the one of running the chunks one after another in
-index order and stopping after the first chunk that found a violation:
+index order and stopping after the first chunk that found a violation (or,
+with the swarm engine's default budget, that ended early because its last
+walks met nothing new: ``Plan.stale``):
 
 - the counterexample is that chunk's, the lowest index that found one. A
   run stops early only when every lower chunk is done; higher chunks that
@@ -55,18 +57,19 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TextIO
 
 from splitbrain.checker.backends import LOCAL, RAY, connect_ray, ray_cpus, ship_by_value
 from splitbrain.checker.fingerprint import fingerprint
 from splitbrain.checker.result import CheckResult
 from splitbrain.checker.simulate import Tally, simulation_measures, simulation_result, take_walks
-from splitbrain.checker.swarm import DEFAULT_MAX_DEPTH, DEFAULT_WALKS, SwarmSearch, shortened_trace, swarm_result
+from splitbrain.checker.swarm import DEFAULT_MAX_DEPTH, SwarmSearch, default_budget, shortened_trace, swarm_result
 from splitbrain.models.core import Model
 
 SIMULATE_CHUNK_RUNS = 100  # random walks per chunk: raft with 5 servers takes about 1 s for one here
 SWARM_CHUNK_WALKS = 1000  # guided walks per chunk, at least: each chunk keeps its own archive of explored states
-SWARM_CHUNKS = 4  # a larger swarm budget is split into this many chunks, so each search keeps a long archive
+SWARM_CHUNKS = 2  # a larger swarm budget is split into this many chunks, so each search keeps a long archive
+SWARM_MAX_CHUNK = 50_000  # guided walks per chunk, at most: one search finds Raft's deepest bugs in ~70,000
 IN_FLIGHT = 2  # chunks queued per forked worker, so none waits for the next one
 
 
@@ -89,6 +92,7 @@ class Plan:
     check_deadlock: bool = True
     swarm: bool = False  # simulate: switch off fault kinds per walk
     metrics: tuple[str, ...] = ()
+    stale: int | None = None  # swarm: a chunk ends once this many walks in a row met no new state
 
     @property
     def chunks(self) -> int:
@@ -118,6 +122,7 @@ class Chunk:
     violation_walk: int | None = None  # the walk of the chunk (from 1) that found the violation
     values: dict[str, list[float]] = field(default_factory=dict)
     interrupted: bool = False
+    stale: bool = False  # swarm: the chunk ended early, its last plan.stale walks meeting no new state
 
 
 def run_chunk(model: Model, plan: Plan, k: int) -> Chunk:
@@ -129,10 +134,10 @@ def run_chunk(model: Model, plan: Plan, k: int) -> Chunk:
         tally.remember_states()
         values: dict[str, list[float]] = {}
         try:
-            violation, interrupted = search.run(size), False
+            violation, interrupted = search.run(size, plan.stale), False
         except KeyboardInterrupt:
             violation, interrupted = None, True
-        walks, violation_walk = search.walks, search.first_violation_run
+        walks, violation_walk, stale = search.walks, search.first_violation_run, search.stale
     else:
         declared = model.metrics() if plan.metrics else {}
         tally = Tally(model, plan.check_deadlock)
@@ -140,13 +145,13 @@ def run_chunk(model: Model, plan: Plan, k: int) -> Chunk:
         violation, values, interrupted = take_walks(
             model, tally, size, plan.depth, random.Random(seed), swarm=plan.swarm,
             measures={name: declared[name] for name in plan.metrics})
-        walks, violation_walk = tally.runs, (tally.runs if violation is not None else None)
+        walks, violation_walk, stale = tally.runs, (tally.runs if violation is not None else None), False
     return Chunk(
         index=k, walks=walks, runs=tally.runs, generated=tally.generated, depth=tally.depth,
         steps_judged=tally.steps_judged,
         taken=dict(tally.taken), new=dict(tally.new), judged_at=dict(tally.judged_at), found=dict(tally.found),
         prints={_print(s) for s in (tally.distinct or {}).values()},
-        violation=violation, violation_walk=violation_walk, values=values, interrupted=interrupted,
+        violation=violation, violation_walk=violation_walk, values=values, interrupted=interrupted, stale=stale,
     )
 
 
@@ -174,6 +179,7 @@ class Merged:
         self.violation_walk: int | None = None  # counted over the merged walks, from 1
         self.walks = 0
         self.interrupted = False
+        self.stale = 0  # chunks that ended early (Plan.stale)
 
     def add(self, c: Chunk) -> None:
         """Fold in the next chunk (index ``self.chunks``)."""
@@ -200,12 +206,13 @@ class Merged:
         for name, vs in c.values.items():
             self.values[name].extend(vs)
         self.interrupted = self.interrupted or c.interrupted
+        self.stale += c.stale
         self.chunks += 1
 
     @property
     def done(self) -> bool:
-        """No later chunk counts: a violation was found, or Ctrl-C ended a chunk."""
-        return self.violation is not None or self.interrupted
+        """No later chunk counts: a violation was found, Ctrl-C ended a chunk, or one ended stale (Plan.stale)."""
+        return self.violation is not None or self.interrupted or self.stale > 0
 
 
 # -- the engines ------------------------------------------------------------------------------
@@ -254,23 +261,27 @@ def swarm_chunked(
     workers: int | None = None,
     backend: str = LOCAL,
     ray_address: str | None = None,
+    progress: TextIO | None = None,
 ) -> CheckResult:
     """``swarm_check``'s guided walks in chunks (:func:`swarm_chunk_walks`), on ``workers`` workers of ``backend``.
 
     Arguments and verdicts as ``splitbrain.checker.swarm.swarm_check``; each
     chunk is a guided search of its own (its own archive of explored states),
-    merged in order (module docstring). The counterexample is the lowest
-    violating chunk's path, shortened as ``swarm_check`` shortens it.
-    ``workers`` None: 1 here, the cluster's CPUs on Ray.
+    merged in order (module docstring). Without a ``budget``, the run ends
+    with the first chunk whose last STALE_WALKS walks met nothing new (see
+    ``swarm_check``): later chunks would cover the same ground again.
+    The counterexample is the lowest violating chunk's path, shortened as
+    ``swarm_check`` shortens it. ``workers`` None: 1 here, the cluster's CPUs
+    on Ray. With ``progress``, a line is written there as each chunk is merged.
     """
-    walks = DEFAULT_WALKS if budget is None else budget
+    walks, stale = default_budget(model, budget)
     depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
     if walks < 1 or depth < 1:
         raise ValueError("budget and max_depth must be >= 1")
     seed = 0 if seed is None else seed
-    plan = Plan("swarm", walks, swarm_chunk_walks(walks), depth, seed, check_deadlock)
+    plan = Plan("swarm", walks, swarm_chunk_walks(walks), depth, seed, check_deadlock, stale=stale)
     start = time.perf_counter()
-    merged, used = run_plan(model, plan, workers, backend, ray_address)
+    merged, used = run_plan(model, plan, workers, backend, ray_address, progress)
     tally, violation, trace = merged.tally, merged.violation, None
     if violation is not None and merged.violation_chunk is not None:
         note = (f"found by the swarm engine, seed {seed}{_chunk_note(merged.violation_chunk)}; "
@@ -278,15 +289,18 @@ def swarm_chunked(
         trace = shortened_trace(model, tally, violation, note, chunk_seed(seed, merged.violation_chunk))
     result = swarm_result(model, tally, violation, trace, walks=merged.walks, budget=walks, depth=depth, seed=seed,
                           seconds=time.perf_counter() - start, interrupted=merged.interrupted,
-                          found_after=merged.violation_walk, trace_dir=trace_dir)
+                          found_after=merged.violation_walk, trace_dir=trace_dir,
+                          stale=stale if merged.stale else None)
     _note_chunks(result, plan, merged, used, backend)
     return result
 
 
 def swarm_chunk_walks(budget: int) -> int:
-    """The walks per chunk of a swarm run of ``budget`` walks: SWARM_CHUNK_WALKS, or a
-    SWARM_CHUNKS-th of the budget when that is more (a deep bug needs one search's archive to grow)."""
-    return max(SWARM_CHUNK_WALKS, -(-budget // SWARM_CHUNKS))
+    """The walks per chunk of a swarm run of ``budget`` walks: a SWARM_CHUNKS-th of the budget, at least
+    SWARM_CHUNK_WALKS and at most SWARM_MAX_CHUNK (a deep bug needs one search's archive to grow:
+    Raft's figure8 at five servers needed 7,000 to 30,000 walks of one search, and four searches
+    of 25,000 missed it for one seed of five)."""
+    return max(SWARM_CHUNK_WALKS, min(SWARM_MAX_CHUNK, -(-budget // SWARM_CHUNKS)))
 
 
 def _chunk_note(k: int | None) -> str:
@@ -399,11 +413,12 @@ class OnRay:
 
 
 def run_plan(model: Model, plan: Plan, workers: int | None = None, backend: str = LOCAL,
-             ray_address: str | None = None) -> tuple[Merged, int]:
+             ray_address: str | None = None, progress: TextIO | None = None) -> tuple[Merged, int]:
     """Run ``plan``'s chunks on ``backend`` and merge them; also the number of workers used.
 
     ``workers`` None: 1 here, the cluster's CPUs on Ray. Ctrl-C ends the run
-    cleanly (the chunks merged so far count, marked interrupted).
+    cleanly (the chunks merged so far count, marked interrupted). With
+    ``progress``, a line per merged chunk is written there.
     """
     merged = Merged(model, plan)
     chunks = plan.chunks
@@ -422,7 +437,7 @@ def run_plan(model: Model, plan: Plan, workers: int | None = None, backend: str 
         workers = min(workers, chunks)
         runner, in_flight = Forked(task, workers), workers * IN_FLIGHT
     try:
-        _merge(runner, merged, chunks, in_flight)
+        _merge(runner, merged, chunks, in_flight, _progress_line(plan, progress))
     except KeyboardInterrupt:
         merged.interrupted = True
     finally:
@@ -430,7 +445,21 @@ def run_plan(model: Model, plan: Plan, workers: int | None = None, backend: str 
     return merged, workers
 
 
-def _merge(runner: Runner, merged: Merged, chunks: int, in_flight: int) -> None:
+def _progress_line(plan: Plan, out: TextIO | None) -> Callable[[Merged], None] | None:
+    """What writes a progress line to ``out`` after a chunk is merged (None without ``out``)."""
+    if out is None:
+        return None
+    start = time.perf_counter()
+
+    def line(merged: Merged) -> None:
+        print(f"{plan.engine}: {merged.chunks} of {plan.chunks} chunks done, {merged.walks:,} walks, "
+              f"{len(merged.tally.seen):,} distinct states, {time.perf_counter() - start:,.0f} s",
+              file=out, flush=True)
+    return line
+
+
+def _merge(runner: Runner, merged: Merged, chunks: int, in_flight: int,
+           progress: Callable[[Merged], None] | None = None) -> None:
     """Submit the chunks (at most ``in_flight`` at a time) and fold them into ``merged`` in index order."""
     waiting: dict[int, Chunk] = {}  # finished, not yet merged (a lower chunk still runs)
     stop = chunks  # chunks from ``stop`` on are not needed: a lower one found a violation
@@ -442,10 +471,12 @@ def _merge(runner: Runner, merged: Merged, chunks: int, in_flight: int) -> None:
         if k >= stop:
             continue
         waiting[k] = c
-        if c.violation is not None or c.interrupted:
+        if c.violation is not None or c.interrupted or c.stale:
             stop = k + 1
         while merged.chunks in waiting and not merged.done:
             merged.add(waiting.pop(merged.chunks))
+            if progress is not None and not merged.done and merged.chunks < chunks:
+                progress(merged)
         if merged.done:
             return
         if submitted < stop:

@@ -33,6 +33,12 @@ Plain random walks rarely reach a bug that needs a dozen well-placed steps
   walk often lets one node run far ahead of the others, which a uniform
   choice almost never does.
 
+The default budget: up to DEFAULT_WALKS walks, or GUIDED_WALKS for a model
+with an abstraction (one large enough to need guidance: Raft at five servers
+needs tens of thousands of walks for its deepest bugs), ending sooner once
+STALE_WALKS walks in a row met nothing new (no new abstract state, or without
+an abstraction no unvisited state), so that a small model costs seconds.
+
 Every ``always`` property is judged on each state visited, every
 ``always_step`` property on each step enabled in a visited state (self-loops
 included); a state with no enabled action is a ``Deadlock`` violation unless
@@ -71,7 +77,9 @@ from splitbrain.models.core import Model
 from splitbrain.traces.format import Trace
 from splitbrain.traces.replay import make_trace
 
-DEFAULT_WALKS = 5000  # about the steps the former Hypothesis-hosted search took in its 1000 examples
+DEFAULT_WALKS = 5000  # the default budget, at most (about the steps of the former Hypothesis-hosted search)
+GUIDED_WALKS = 100_000  # the default budget, at most, for a model with an abstraction (README: deep bugs)
+STALE_WALKS = 2000  # the default budget ends a search once this many walks in a row met no new (abstract) state
 DEFAULT_MAX_DEPTH = 100  # Raft at five servers needs paths of 60 steps and more (README: deep bugs)
 RESAMPLE_WALKS = 1000  # short random walks tried after a failure, looking for a shorter scenario
 SEGMENT_STEPS = 15  # steps of one walk before the search jumps to another explored state
@@ -100,7 +108,7 @@ class SwarmSearch:
         self.mover = Mover(model, self.tally.step_check())
         self.inits = initial_states(model)
         self.swarm = swarm
-        self.abstract = model.abstract if guide and type(model).abstract is not Model.abstract else None
+        self.abstract = model.abstract if guide and has_abstraction(model) else None
         self.pct = self.abstract is not None if pct is None else pct
         # Without an abstraction: fault kinds (every kind, for a model without faults) by action_kind;
         # with one: every action class.
@@ -111,14 +119,28 @@ class SwarmSearch:
         self.cell_list: list[Cell] = []
         self.walks = 0  # walks taken, from an initial state (counted in tally.runs) or an explored one
         self.first_violation_run: int | None = None
+        self.stale = False  # the search ended early: its last walks met no new state (see run)
 
-    def run(self, walks: int) -> tuple[str, int, list[Any]] | None:
-        """Take up to ``walks`` walks; the first violation as ``(property, init, actions)``, or None."""
+    def run(self, walks: int, stale: int | None = None) -> tuple[str, int, list[Any]] | None:
+        """Take up to ``walks`` walks; the first violation as ``(property, init, actions)``, or None.
+
+        With ``stale``, the search also ends once ``stale`` walks in a row
+        met no new state: no new abstract state, for a search guided by an
+        abstraction, else no state not visited before (the model's reachable
+        states, or summaries, are then all but certainly covered).
+        """
+        seen = self.cells if self.abstract is not None else self.tally.seen
+        known, idle = len(seen), 0
         for _ in range(walks if self.inits else 0):
             found = self.walk()
             if found is not None:
                 self.first_violation_run = self.walks
                 return found
+            idle = 0 if len(seen) > known else idle + 1
+            known = len(seen)
+            if stale is not None and idle >= stale:
+                self.stale = True
+                break
         return None
 
     def walk(self) -> tuple[str, int, list[Any]] | None:
@@ -314,10 +336,16 @@ def swarm_check(
 ) -> CheckResult:
     """Search ``model`` with ``budget`` guided swarm walks of at most ``max_depth`` steps from an initial state.
 
-    ``budget`` counts walks (default DEFAULT_WALKS): a walk is one stretch of
-    at most SEGMENT_STEPS steps, from an initial state or from an explored
-    state it jumps to. ``max_depth`` (default DEFAULT_MAX_DEPTH) bounds a
-    path's length from its initial state. ``seed`` (default 0) chooses the
+    ``budget`` counts walks: a walk is one stretch of at most SEGMENT_STEPS
+    steps, from an initial state or from an explored state it jumps to.
+    Without a ``budget`` the search takes up to DEFAULT_WALKS walks, or
+    GUIDED_WALKS for a model with an abstraction (``Model.abstract``: a
+    model that offers one is large enough to need it, like Raft at five
+    servers, whose deepest bugs take tens of thousands of walks), and ends
+    sooner once STALE_WALKS walks in a row met no state it had not visited
+    (with an abstraction: no abstract state not met before), as the
+    reachable states (or their summaries) are then covered. ``max_depth``
+    (default DEFAULT_MAX_DEPTH) bounds a path's length from its initial state. ``seed`` (default 0) chooses the
     sample: the same seed gives the same walks in every process.
 
     Returns a CheckResult with sampled verdicts (see the module docstring);
@@ -325,7 +353,7 @@ def swarm_check(
     written there (the path is in ``result.extra["trace_file"]``). Ctrl-C ends
     the search cleanly (verdict "interrupted").
     """
-    walks = DEFAULT_WALKS if budget is None else budget
+    walks, stale = default_budget(model, budget)
     depth = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
     if walks < 1 or depth < 1:
         raise ValueError("budget and max_depth must be >= 1")
@@ -334,7 +362,7 @@ def swarm_check(
     start = time.perf_counter()
     violation, interrupted = None, False
     try:
-        violation = search.run(walks)
+        violation = search.run(walks, stale)
     except KeyboardInterrupt:
         interrupted = True
     trace = None
@@ -343,19 +371,35 @@ def swarm_check(
         trace = shortened_trace(model, search.tally, violation, note, seed)
     return swarm_result(model, search.tally, violation, trace, walks=search.walks, budget=walks, depth=depth,
                         seed=seed, seconds=time.perf_counter() - start, interrupted=interrupted,
-                        found_after=search.first_violation_run, trace_dir=trace_dir)
+                        found_after=search.first_violation_run, trace_dir=trace_dir,
+                        stale=stale if search.stale else None)
+
+
+def has_abstraction(model: Model) -> bool:
+    """Whether ``model`` defines ``Model.abstract``, which guides the search."""
+    return type(model).abstract is not Model.abstract
+
+
+def default_budget(model: Model, budget: int | None) -> tuple[int, int | None]:
+    """The walks a search of ``model`` may take and its stale bound (see :func:`swarm_check`):
+    ``(budget, None)``, or without a budget ``(DEFAULT_WALKS or GUIDED_WALKS, STALE_WALKS)``."""
+    if budget is not None:
+        return budget, None
+    return (GUIDED_WALKS if has_abstraction(model) else DEFAULT_WALKS), STALE_WALKS
 
 
 def swarm_result(model: Model, tally: Tally, violation: tuple[str, int, list[Any]] | None, trace: Trace | None, *,
                  walks: int, budget: int, depth: int, seed: int, seconds: float, interrupted: bool,
-                 found_after: int | None, trace_dir: str | Path | None) -> CheckResult:
+                 found_after: int | None, trace_dir: str | Path | None, stale: int | None = None) -> CheckResult:
     """The CheckResult of a swarm search that took ``walks`` walks (of ``budget``) and counted them in ``tally``.
 
     ``violation`` is the failing walk's ``(property, init, actions)``, ``trace``
     its shortened trace (saved in ``trace_dir`` when given), ``found_after``
-    the walk that found it.
+    the walk that found it; ``stale``: the search ended early after that many
+    walks in a row met no new state.
     """
-    sample = f"{walks:,} guided swarm walks, paths of up to {depth} steps (budget {budget:,}, seed {seed})"
+    ended = f", ended after {stale:,} walks in a row met nothing new" if stale else ""
+    sample = f"{walks:,} guided swarm walks, paths of up to {depth} steps (budget {budget:,}{ended}, seed {seed})"
     if not initial_states(model):
         sample = "0 walks (no initial state within the boundary)"
     result = sampled_result(

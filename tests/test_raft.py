@@ -13,6 +13,7 @@ membership_one_step's defaults, and BFS re-finding those flags) are
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -221,6 +222,62 @@ def test_correct_membership_changes_remove_a_server():
     assert r.verdict == "ok" and r.complete
     assert r.prop("ServerRemoved").holds is True
     assert action_counts(r)["timeout RemoveServer"][0] > 0
+
+
+def test_membership_one_step_at_five_servers_adds_and_removes_to_disjoint_majorities():
+    # Ongaro's scenario (raft-dev, 2015; the model's docstring): the first configuration is
+    # n1..n4, n5 a spare. Leader n1 (term 1) adds n5 and replicates that only to n5; n2 (term 2,
+    # elected by n2, n3, n4) removes n1 and commits {n2,n3,n4} with n3; n5 (term 3) is elected
+    # under {n1..n5} by n5, n1, n4 and lacks the committed entry.
+    model = registry.build("raft", {"bug": "membership_one_step", "servers": 5})
+    assert model.members == ("n1", "n2", "n3", "n4") and model.params()["members"] == 4
+    correct = registry.build("raft", {**model.params(), "bug": "none"})
+
+    def vote(m, w, cand, *peers):
+        for p in peers:
+            w = take(m, w, ("timeout", cand, ("RequestVote", p)), ("deliver", cand, p), ("deliver", p, cand))
+        return w
+
+    w = next(iter(model.init_states()))
+    assert ("timeout", "n5", "ElectionTimeout") not in [a for a, _ in model.successors(w)]  # a spare waits
+    w = vote(model, take(model, w, ("timeout", "n1", "ElectionTimeout")), "n1", "n2", "n3")
+    w = take(model, w, ("timeout", "n1", ("AddServer", "n5")),
+             ("timeout", "n1", ("AppendEntries", "n5")), ("deliver", "n1", "n5"), ("deliver", "n5", "n1"))
+    assert model.state_of(w, "n5").log == ((1, ("config", ("n1", "n2", "n3", "n4", "n5"))),)
+    w = vote(model, take(model, w, ("timeout", "n2", "ElectionTimeout")), "n2", "n3", "n4")
+    assert model.state_of(w, "n2").role == LEADER
+    # The rule the bug leaves out: the correct leader n2 may not change the configuration before
+    # it commits an entry of term 2.
+    assert ("timeout", "n2", ("RemoveServer", "n1")) in [a for a, _ in model.successors(w)]
+    n2 = model.state_of(w, "n2")
+    assert model.actor.may_change_config(n2) and not correct.actor.may_change_config(n2)
+    w = take(model, w, ("timeout", "n2", ("RemoveServer", "n1")),
+             ("timeout", "n2", ("AppendEntries", "n3")), ("deliver", "n2", "n3"), ("deliver", "n3", "n2"))
+    assert ("commit", "n2", 2, 1, (2, ("config", ("n2", "n3", "n4")))) in w.history
+    w = take(model, w, ("timeout", "n5", "ElectionTimeout"), ("timeout", "n5", "ElectionTimeout"))
+    assert model.state_of(w, "n5").currentTerm == 3
+    w = vote(model, w, "n5", "n1", "n4")
+    assert model.state_of(w, "n5").role == LEADER
+    broken = [p.name for p in model.properties() if p.kind == "always" and not p.condition(w)]
+    assert broken == ["LeaderCompleteness"]
+
+
+def test_correct_membership_adds_a_spare_and_removes_a_server():
+    r = check(registry.build("raft", {"servers": 4, "members": 3, "membership": True, "max_term": 1,
+                                      "max_log": 1, "client_values": 1}), symmetry=True)
+    assert r.verdict == "ok" and r.complete
+    assert r.prop("ServerAdded").holds is True and r.prop("ServerRemoved").holds is True
+    counts = action_counts(r)
+    assert counts["timeout AddServer"][0] > 0 and counts["timeout RemoveServer"][0] > 0
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"members": 4}, "members must be between 1 and servers"),
+    ({"servers": 4, "members": 3}, "spare servers (members < servers) need membership=true"),
+])
+def test_members_out_of_range_is_refused(params, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Raft(**params)
 
 
 # -- liveness -------------------------------------------------------------------------------

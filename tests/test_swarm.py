@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,15 @@ import pytest
 
 from splitbrain.checker.cli import main
 from splitbrain.checker.explore import check
-from splitbrain.checker.swarm import DEFAULT_MAX_DEPTH, DEFAULT_WALKS, SwarmSearch, swarm_check
+from splitbrain.checker.sampled_parallel import swarm_chunk_walks, swarm_chunked
+from splitbrain.checker.swarm import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_WALKS,
+    GUIDED_WALKS,
+    STALE_WALKS,
+    SwarmSearch,
+    swarm_check,
+)
 from splitbrain.models import registry
 from splitbrain.models.core import Model
 from splitbrain.properties.kinds import always, sometimes
@@ -288,6 +297,53 @@ def test_the_walks_do_not_depend_on_the_modules_loaded():
     assert len(outputs) == 1, outputs
 
 
+# -- the default budget: up to DEFAULT_WALKS (GUIDED_WALKS with an abstraction), ending once
+# STALE_WALKS walks in a row met nothing new ---------------------------------------------------
+
+def test_default_budget_ends_once_every_state_was_met():
+    # Grid(bx=99) has 5 * 5 states and no violation: the search meets all 25, then ends
+    # STALE_WALKS walks later, far below its most walks.
+    result = swarm_check(Grid(bx=99))
+    assert result.distinct_states == 25
+    assert STALE_WALKS <= result.extra["walks"] < DEFAULT_WALKS
+    assert f"ended after {STALE_WALKS:,} walks in a row met nothing new" in result.notes[0]
+    search = SwarmSearch(Grid(bx=99), max_depth=DEFAULT_MAX_DEPTH, seed=0)
+    assert search.run(DEFAULT_WALKS, STALE_WALKS) is None and search.stale
+    assert search.walks == result.extra["walks"]
+    # An explicit budget is taken whole.
+    assert swarm_check(Grid(bx=99), budget=STALE_WALKS + 500).extra["walks"] == STALE_WALKS + 500
+
+
+def test_default_budget_with_an_abstraction_counts_abstract_states():
+    # Noisy's concrete states are new at nearly every step, its abstract states (x, at most
+    # DEFAULT_MAX_DEPTH + 1 of them) are not: the search ends once those stop appearing.
+    result = swarm_check(Noisy(goal=1000))
+    assert result.extra["budget"] == GUIDED_WALKS > DEFAULT_WALKS
+    assert STALE_WALKS <= result.extra["walks"] < GUIDED_WALKS and result.verdict == "ok"
+    assert result.distinct_states > 5 * result.extra["walks"]  # concrete states kept coming
+
+
+def test_chunked_default_budget_stops_at_the_first_chunk_that_met_nothing_new():
+    one = swarm_check(Grid(bx=99))
+    merged = swarm_chunked(Grid(bx=99))
+    assert merged.extra["chunks"]["total"] == 2 and merged.extra["chunks"]["merged"] == 1
+    assert merged.extra["walks"] == one.extra["walks"] and merged.distinct_states == 25
+
+
+def test_chunked_run_writes_a_progress_line_per_merged_chunk_but_the_last():
+    out = io.StringIO()
+    result = swarm_chunked(Grid(bx=99), budget=3000, seed=1, progress=out)
+    assert result.extra["chunks"]["merged"] == 2
+    [line] = out.getvalue().splitlines()  # after chunk 0; the result reports the last
+    assert line.startswith("swarm: 1 of 2 chunks done, 1,500 walks, 25 distinct states, ") and line.endswith(" s")
+
+
+def test_swarm_budgets_split_into_two_long_chunks():
+    # Raft's figure8 at five servers: one search needed 7,000 to 30,000 walks (README, deep bugs).
+    assert swarm_chunk_walks(500) == 1000 and swarm_chunk_walks(3000) == 1500
+    assert swarm_chunk_walks(GUIDED_WALKS) == 50_000 and swarm_chunk_walks(10**6) == 50_000
+
+
 def test_correct_paxos_passes_the_default_budget():
     result = swarm_check(registry.build("paxos"))
     assert result.verdict == "ok" and result.extra["walks"] == DEFAULT_WALKS
@@ -360,10 +416,10 @@ BFS_LENGTH = {
 OTHER_PROPERTY_LENGTH = {
     ("demo-register", "volatile_log", "Convergence"): 10,
 }
-# Not reliably found within the default budget: Raft's bugs that need three or four elections
-# in a precise order (shortest traces of 18 to 28 steps); tests/test_raft.py finds them
-# exhaustively, and the swarm engine, guided by Raft.abstract, in hundreds to tens of thousands
-# of walks (bench entries swarm-raft5-*).
+# Too slow for this suite: Raft's bugs that need three or four elections in a precise order
+# (shortest traces of 18 to 28 steps); tests/test_raft.py finds them exhaustively, and the swarm
+# engine, guided by Raft.abstract, within its default budget for a model with an abstraction
+# (GUIDED_WALKS) in hundreds to tens of thousands of walks (bench entries swarm-raft5-*).
 BEYOND_DEFAULT_BUDGET = {("raft", "figure8"), ("raft", "stale_lease_read"), ("raft", "membership_one_step")}
 # Flags that break only a liveness property, which a sampled search cannot judge (undecided):
 # check finds them as lassos (tests/test_service_circuit_breaker.py).

@@ -58,19 +58,44 @@ there are in brackets):
   skew the fault configuration allows (see "Lease reads"). [NoStaleReads]
 - ``membership_one_step``: single-server membership changes, without the rule
   that a leader must commit an entry of its own term before it changes the
-  configuration (Ongaro, raft-dev, 2015): two removals from different terms
-  leave two configurations whose majorities are disjoint, and each elects a
-  leader. [LeaderCompleteness]
+  configuration (the fix proposed in D. Ongaro, "bug in single-server
+  membership changes", raft-dev, 10 July 2015; found by Huanchen Zhang and
+  Brandon Amos, with cases of one addition and one removal, two additions,
+  two removals): two changes from different terms leave two configurations
+  whose majorities are disjoint, and each elects a leader.
+  [LeaderCompleteness] With four servers, all members: leader n1 (term 1)
+  removes n2, leader n2 (term 2) removes n1; {n1,n3,n4} and {n2,n3,n4} have
+  the disjoint majorities {n1,n3} and {n2,n4}. With five servers, n1..n4
+  members and n5 a spare (the flag's default ``members=4``), an addition and
+  a removal do it:
 
-Membership changes (``membership=true``; the default only for the last flag):
-a leader with at least three servers in its configuration may remove one
-other server by appending a configuration entry ``("config", members)``.
-Each server uses the latest configuration in its log, committed or not;
-votes and commitment count majorities of it, and only its members campaign
-and receive AppendEntries. A leader starts a change only when it has
-committed an entry of its current term and (the bound on changes) its log
-holds no configuration entry yet. ``max_log`` counts client entries only, so
-a leader whose log is full of values may still append a configuration.
+  1. n1, leader of term 1 (votes of n2, n3), adds n5: C1 = {n1..n5}, stored
+     on n1 and n5 only;
+  2. n2, elected in term 2 by n2, n3, n4 under {n1..n4}, removes n1 at once
+     (the bug: it has committed nothing of term 2): C2 = {n2,n3,n4}, and
+     commits C2 with n3, a majority of C2;
+  3. n5 times out twice (term 3) and is elected under C1 by n5, n1 and n4
+     (3 of 5; their logs are no newer than C1@t1): a leader without the
+     committed C2. C1's majority {n1,n4,n5} and C2's {n2,n3} are disjoint.
+
+  (tests/test_raft.py replays these 31 steps.) Two configurations drawn from
+  five members by removals alone (five or four servers each) always share a
+  server in any two majorities (3 + 3 > 5), so five servers need a spare.
+
+Membership changes (``membership=true``; the default only for the last flag),
+single-server changes as in Ongaro's thesis, section 4.1: servers ``n1`` to
+``n<members>`` form the first configuration, the rest (``members`` below
+``servers``) are spares. A leader may remove one other server while its
+configuration has at least three, or add one spare, by appending a
+configuration entry ``("config", members)`` (a new server is not caught up
+first, thesis section 4.2.1: its log fills as any follower's). Each server
+uses the latest configuration in its log, committed or not; votes and
+commitment count majorities of it, and only its members campaign and receive
+AppendEntries (a spare waits for a leader to add it). A leader starts a
+change only when it has committed an entry of its current term and (the
+bound on changes) its log holds no configuration entry yet. ``max_log``
+counts client entries only, so a leader whose log is full of values may still
+append a configuration. Members and spares are two symmetry groups.
 
 Lease reads (``reads=lease``; the default only for ``stale_lease_read``):
 clocks run from 0 to ``max_time``. A leader stamps each AppendEntries with
@@ -92,9 +117,10 @@ highest entry committed before it.
 Liveness (``liveness=fair`` or ``unfair``): ``LeaderEventuallyElected``, see
 ``Raft.liveness_properties``.
 
-Bounds: ``servers``, ``max_term``, ``max_log``, ``client_values`` and
-``max_in_flight`` (states with more messages in flight are not explored; each
-duplicate the dup fault makes raises the bound by one, so the bound never
+Bounds: ``servers`` (``members`` of them in the first configuration),
+``max_term``, ``max_log``, ``client_values`` and ``max_in_flight`` (states
+with more messages in flight are not explored; each duplicate the dup fault
+makes raises the bound by one, so the bound never
 prunes a duplicate, and dup needs a budget: ``dup=K``). Parameters left unset
 take the defaults of the bug flag (``DEFAULTS``), so that ``splitbrain check
 raft -p bug=NAME`` finds the bug quickly, and ``bug=none`` with the same
@@ -138,7 +164,7 @@ LIVENESS = ("off", "fair", "unfair")
 
 # Defaults of the bounds and faults, per bug flag ("none": the correct model).
 COMMON = dict(servers=3, max_term=2, max_log=2, client_values=2, max_in_flight=1, membership=False,
-              reads="none", election_timeout=3, max_time=0, faults="none")
+              members=None, reads="none", election_timeout=3, max_time=0, faults="none")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "none": {},
     "figure8": dict(max_term=4, max_log=1, client_values=1),
@@ -147,7 +173,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "double_vote": dict(),
     "stale_lease_read": dict(max_log=1, client_values=1, reads="lease", election_timeout=2, max_time=2,
                              faults="clock-jump=1"),
-    "membership_one_step": dict(servers=4, max_term=3, max_log=1, client_values=1, membership=True),
+    # members=4: four servers in the first configuration (all of them at its default four), the rest spares.
+    "membership_one_step": dict(servers=4, members=4, max_term=3, max_log=1, client_values=1, membership=True),
     "leader_overwrite": dict(),
     "no_prev_check": dict(max_term=3),
 }
@@ -215,8 +242,10 @@ class RaftServer(Actor):
     """The code every server runs: raft.tla's actions as handlers."""
 
     def __init__(self, servers: tuple[str, ...], max_term: int, max_log: int, values: tuple[str, ...],
-                 bug: str, membership: bool, lease: int | None, election_timeout: int) -> None:
+                 bug: str, membership: bool, lease: int | None, election_timeout: int,
+                 members: tuple[str, ...] | None = None) -> None:
         self.servers = servers
+        self.members = servers if members is None else members   # the first configuration
         self.max_term, self.max_log, self.values = max_term, max_log, values
         self.bug = bug
         self.membership = membership
@@ -225,18 +254,20 @@ class RaftServer(Actor):
         self._timers: dict[tuple[str, Server], frozenset] = {}   # a cache of timers()
         self.message_types = ("RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse")
         self.timer_names = (("ElectionTimeout", "RequestVote", "AppendEntries", "ClientRequest")
-                            + (("RemoveServer",) if membership else ()) + (("ClientRead",) if lease is not None else ()))
+                            + (("RemoveServer",) if membership else ())
+                            + (("AddServer",) if membership and self.members != servers else ())
+                            + (("ClientRead",) if lease is not None else ()))
         self.durable_fields = (("currentTerm", "log") if bug == "volatile_vote"
                                else ("currentTerm", "votedFor", "log"))
 
     # -- helpers ---------------------------------------------------------------
     def config(self, log: tuple) -> tuple[str, ...]:
-        """The members of the latest configuration in ``log`` (all servers if none)."""
+        """The members of the latest configuration in ``log`` (the first configuration if none)."""
         if self.membership:
             for entry in reversed(log):
                 if is_config(entry):
                     return entry[1][1]
-        return self.servers
+        return self.members
 
     @staticmethod
     def quorum(voters: Iterable[str], members: tuple[str, ...]) -> bool:
@@ -277,7 +308,9 @@ class RaftServer(Actor):
             mine = {e[1] for e in s.log if e[0] == s.currentTerm}
             want += [("ClientRequest", v) for v in self.values if v not in mine]
         if self.may_change_config(s):
-            want += [("RemoveServer", p) for p in members if p != me]
+            if len(members) >= 3:
+                want += [("RemoveServer", p) for p in members if p != me]
+            want += [("AddServer", p) for p in self.servers if p not in members]
         if self.lease is not None and not s.readServed:
             want.append(("ClientRead",))
         return frozenset(want)
@@ -292,7 +325,7 @@ class RaftServer(Actor):
 
     def may_change_config(self, s: Server) -> bool:
         """A leader may start a membership change (one server at a time)."""
-        if not self.membership or len(self.config(s.log)) < 3:
+        if not self.membership:
             return False
         if any(is_config(e) for e in s.log):
             return False                          # the bound: one change per log (a change in progress too)
@@ -332,6 +365,8 @@ class RaftServer(Actor):
             s = self.client_request(me, s, timer[1], ctx)
         elif timer[0] == "RemoveServer":
             s = self.remove_server(me, s, timer[1], ctx)
+        elif timer[0] == "AddServer":
+            s = self.add_server(me, s, timer[1], ctx)
         elif timer[0] == "ClientRead":
             s = self.client_read(me, s, ctx)
         self.rearm(ctx, before, self.timers(me, s))
@@ -387,6 +422,12 @@ class RaftServer(Actor):
         members = tuple(m for m in self.config(s.log) if m != peer)
         entry = (s.currentTerm, ("config", members))
         s = s._replace(log=s.log + (entry,))
+        return self.advance_commit(me, s, ctx)
+
+    def add_server(self, me: str, s: Server, peer: str, ctx: Context) -> Server:
+        """The leader appends a configuration with ``peer`` added; it takes effect at once."""
+        members = tuple(m for m in self.servers if m in self.config(s.log) or m == peer)
+        s = s._replace(log=s.log + ((s.currentTerm, ("config", members)),))
         return self.advance_commit(me, s, ctx)
 
     def client_read(self, me: str, s: Server, ctx: Context) -> Server:
@@ -578,13 +619,14 @@ class Raft(ActorModel):
                  client_values: int | None = None, bug: str = "none", max_in_flight: int | None = None,
                  membership: bool | None = None, reads: str | None = None,
                  election_timeout: int | None = None, max_time: int | None = None,
-                 liveness: str = "off", faults: Any = None, network: Any = None) -> None:
+                 liveness: str = "off", faults: Any = None, network: Any = None,
+                 members: int | None = None) -> None:
         if bug not in ("none", *BUGS):
             raise ValueError(f"unknown bug {bug!r}")
         if liveness not in LIVENESS:
             raise ValueError(f"liveness must be one of {', '.join(LIVENESS)}")
         given = dict(servers=servers, max_term=max_term, max_log=max_log, client_values=client_values,
-                     max_in_flight=max_in_flight, membership=membership, reads=reads,
+                     max_in_flight=max_in_flight, membership=membership, members=members, reads=reads,
                      election_timeout=election_timeout, max_time=max_time,
                      faults=None if faults in (None, "default") else faults)
         p = {**COMMON, **DEFAULTS[bug], **{k: v for k, v in given.items() if v is not None}}
@@ -600,8 +642,15 @@ class Raft(ActorModel):
             raise ValueError("bug stale_lease_read needs reads=lease")
         if bug == "membership_one_step" and not p["membership"]:
             raise ValueError("bug membership_one_step needs membership=true")
+        if members is None:                       # a default: at most all the servers
+            p["members"] = p["servers"] if p["members"] is None else min(p["members"], p["servers"])
+        if not 1 <= p["members"] <= p["servers"]:
+            raise ValueError("members must be between 1 and servers")
+        if p["members"] < p["servers"] and not p["membership"]:
+            raise ValueError("spare servers (members < servers) need membership=true")
         self.bug, self.liveness = bug, liveness
         self.server_ids = tuple(f"n{i + 1}" for i in range(p["servers"]))
+        self.members = self.server_ids[:p["members"]]
         self.values = tuple(f"v{i + 1}" for i in range(p["client_values"]))
         cfg: FaultConfig = as_fault_config(p["faults"])
         if cfg.dup is None:
@@ -615,11 +664,13 @@ class Raft(ActorModel):
             lease = p["election_timeout"] - (0 if bug == "stale_lease_read" else self.max_drift)
         self.lease = lease
         self.actor = RaftServer(self.server_ids, p["max_term"], p["max_log"], self.values, bug,
-                                p["membership"], lease, p["election_timeout"])
+                                p["membership"], lease, p["election_timeout"], self.members)
+        spares = self.server_ids[len(self.members):]
         super().__init__({sid: self.actor for sid in self.server_ids}, network=network or "unordered",
                          faults=cfg, max_in_flight=p["max_in_flight"], max_time=p["max_time"],
-                         symmetry=[self.server_ids, self.values])
-        self.settings = {k: v for k, v in p.items() if k != "faults"}
+                         symmetry=[self.members, spares, self.values])   # members and spares differ
+        # members only with spares: otherwise it is "all servers" whatever the flag
+        self.settings = {k: v for k, v in p.items() if k != "faults" and (k != "members" or spares)}
         self.votes_durable = "votedFor" in self.actor.durable_fields
 
     def params(self) -> dict[str, Any]:
@@ -693,16 +744,21 @@ class Raft(ActorModel):
     # -- what guides a sampled search (Model.abstract) -----------------------------------
     def abstract(self, w: World) -> tuple:
         """Whether each server leads, its term, commit index and log (entry terms, configurations
-        marked); with lease reads also the ticks since it heard from a leader and, for a leader,
-        its lease acknowledgements and clock. Sorted (servers are symmetric; a crashed server is
-        ``(-1,)``), with the number of reads served."""
+        marked by their size); with spares also whether it is in its own configuration; with lease
+        reads also the ticks since it heard from a leader and, for a leader, its lease
+        acknowledgements and clock. Sorted (servers are symmetric; a crashed server is ``(-1,)``),
+        with the number of reads served."""
         servers = []
+        spares = len(self.members) < len(self.server_ids)
         for i, s in enumerate(w.nodes):
             if s is None:
                 servers.append((-1,))
                 continue
             leads = s.role == LEADER
-            summary = (leads, s.currentTerm, s.commitIndex, tuple((e[0], is_config(e)) for e in s.log))
+            summary = (leads, s.currentTerm, s.commitIndex,
+                       tuple((e[0], len(e[1][1]) if is_config(e) else 0) for e in s.log))
+            if spares:
+                summary += (self.server_ids[i] in self.actor.config(s.log),)
             if self.lease is not None:
                 since = -1 if s.heardAt is None else w.clocks[i] - s.heardAt
                 summary += (since, len(s.leaseAcks), w.clocks[i]) if leads else (since, 0, -1)
@@ -732,7 +788,10 @@ class Raft(ActorModel):
         props = raft_properties(self, leader_change=self.settings["max_term"] >= 2)
         if self.settings["membership"]:
             props.append(sometimes("ServerRemoved", self.server_removed,
-                                   "a configuration without one of the servers is committed"))
+                                   "a configuration without one of the first configuration's servers is committed"))
+        if len(self.members) < len(self.server_ids):
+            props.append(sometimes("ServerAdded", self.server_added,
+                                   "a configuration with a spare server is committed"))
         if self.lease is not None:
             props += [
                 always("NoStaleReads", self.no_stale_reads,
@@ -743,9 +802,14 @@ class Raft(ActorModel):
         return props + self.liveness_properties()
 
     def server_removed(self, w: World) -> bool:
-        """Whether a configuration entry that leaves out a server has been committed."""
-        return any(e[0] == "commit" and is_config(e[4]) and len(e[4][1][1]) < len(self.server_ids)
-                   for e in w.history)
+        """Whether a configuration entry that leaves out a server of the first configuration has been committed."""
+        first = set(self.members)
+        return any(e[0] == "commit" and is_config(e[4]) and not first <= set(e[4][1][1]) for e in w.history)
+
+    def server_added(self, w: World) -> bool:
+        """Whether a configuration entry that holds a spare server has been committed."""
+        first = set(self.members)
+        return any(e[0] == "commit" and is_config(e[4]) and not set(e[4][1][1]) <= first for e in w.history)
 
     def no_stale_reads(self, w: World) -> bool:
         """Each read returns every value committed before it, in log order (the values, no more)."""
@@ -860,8 +924,9 @@ class Raft(ActorModel):
                     f"({entry_text(b.log[-1])})")
         if what == "RequestVote":
             return f"candidate {node} sends {timer[1]} RequestVote for term {a.currentTerm}"
-        if what == "RemoveServer":
-            return (f"leader {node} starts removing {timer[1]}: it appends entry {len(b.log)} "
+        if what in ("RemoveServer", "AddServer"):
+            verb = "removing" if what == "RemoveServer" else "adding"
+            return (f"leader {node} starts {verb} {timer[1]}: it appends entry {len(b.log)} "
                     f"{entry_text(b.log[-1])}, in effect on {node} at once")
         if what == "ClientRead":
             if b == a:
@@ -958,6 +1023,8 @@ SPEC = ModelSpec(
         Param("max_in_flight", int, None, "states with more messages in flight are not explored; each duplicate the "
               "dup fault made adds one (default 1)"),
         Param("membership", bool, None, "single-server membership changes (default: only for membership_one_step)"),
+        Param("members", int, None, "servers in the first configuration; the others are spares a leader may add "
+              "(default: all; for membership_one_step 4, or all when fewer)"),
         Param("reads", str, None, "lease: leaders serve reads from a lease (default: only for stale_lease_read)",
               choices=("none", "lease")),
         Param("election_timeout", int, None, "election timeout in clock ticks, for lease reads (default per bug)"),
