@@ -69,7 +69,7 @@ def register(sub: Any) -> None:
                         "first by the next run (default .hypothesis/examples)")
     p.add_argument("--max-depth", type=int, metavar="N", help="explore behaviours of at most N steps")
     p.add_argument("--fingerprint", action="store_true",
-                   help="store 64-bit xxh3 fingerprints instead of states, the same in every process (reports a collision estimate)")
+                   help="store 64-bit fingerprints instead of states, the same in every process (reports a collision estimate)")
     p.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
                    help="store one state per symmetry class (default: on for the models that ask for it, "
                         "as 'splitbrain list' shows)")
@@ -103,9 +103,17 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_list)
 
     p = sub.add_parser("bench", help="run the fixed benchmark set and print its figures")
+    p.add_argument("entries", nargs="*", metavar="ENTRY", help="run only these entries (names or globs, as --only)")
     p.add_argument("--only", metavar="NAME", action="append",
                    help="run only the entry called NAME, or those matching a glob such as 'paxos*' (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
+    p.add_argument("--tlc", metavar="JAR", type=Path,
+                   help="also run TLC (tla2tools.jar, needs java) on the TLA+ specifications the entries mirror and "
+                        "compare its figures and time; without ENTRY, only the entries that have one")
+    p.add_argument("--tla-examples", metavar="DIR", type=Path, default=Path("Examples"),
+                   help="a checkout of https://github.com/tlaplus/Examples, for --tlc (default: ./Examples)")
+    p.add_argument("--tlc-workers", metavar="N", type=int, default=1,
+                   help="TLC's worker threads, for --tlc (default 1: the entries run on one core)")
     p.set_defaults(func=run_bench)
 
 
@@ -205,7 +213,8 @@ def run_check(args: argparse.Namespace) -> int:
         raise UsageError("--profile and --hypothesis-db apply to --engine hypothesis only")
     if args.engine == "swarm":  # walks in chunks, on --workers of --backend (checker/sampled_parallel.py)
         from splitbrain.checker.sampled_parallel import swarm_chunked
-        return report(swarm_chunked(model, **swarm_options(args), **local_one(args)._asdict()), args)
+        progress = sys.stderr if args.progress > 0 and not args.quiet else None  # a line per chunk
+        return report(swarm_chunked(model, **swarm_options(args), **local_one(args)._asdict(), progress=progress), args)
     if args.budget is not None or args.seed is not None:
         raise UsageError("--budget and --seed apply to the sampled engines (hypothesis, swarm) only")
     has_symmetry = getattr(model, "has_symmetry", False)
@@ -492,5 +501,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     from splitbrain.checker.bench import run
+    from splitbrain.checker.tlc import Tlc
 
-    return run(args.only, as_json=args.json)
+    only = [*args.entries, *(args.only or [])] or None
+    with_tlc = Tlc(args.tlc, args.tla_examples, args.tlc_workers) if args.tlc is not None else None
+    return run(only, as_json=args.json, with_tlc=with_tlc)
