@@ -126,9 +126,8 @@ static int fp_dict(PyObject *x, uint64_t *out) {  /* dicts: a set of (key, value
     return 0;
 }
 
-static int fp_kept(PyObject *x, uint64_t *out) {  /* tuples and frozensets, remembered */
+static int fp_kept(PyObject *x, uint64_t *out) {  /* tuples and frozensets, not in the table (fp_part looked) */
     FpSlot *slot = fp_slot(x);
-    if (slot->obj == x) { *out = slot->fp; return 0; }
     int outer = fp_mutable;
     fp_mutable = 0;
     int rc = PyTuple_Check(x) ? fp_items('(', x, out) : fp_set(x, out);
@@ -191,7 +190,7 @@ static int fp_of(PyObject *x, uint64_t *out) {
 static PyObject *py_fingerprint(PyObject *self, PyObject *x) {
     uint64_t f;
     /* The state itself is new each time: its parts are remembered, not it. */
-    int rc = PyTuple_Check(x) ? fp_items('(', x, &f) : fp_of(x, &f);
+    int rc = PyTuple_Check(x) ? fp_items('(', x, &f) : fp_part(x, &f);
     return rc < 0 ? NULL : PyLong_FromUnsignedLongLong(f);
 }
 

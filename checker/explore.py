@@ -165,18 +165,23 @@ def check(
 
 def _sampled(model: Model, engine: str, budget: int | None, max_depth: int | None, seed: int | None,
              check_deadlock: bool) -> CheckResult:
-    """A hypothesis, swarm or simulate run with the engine's defaults for what is not given."""
-    if engine == "swarm":
-        from splitbrain.checker.swarm import swarm_check
+    """A hypothesis, swarm or simulate run with the engine's defaults for what is not given.
 
-        return swarm_check(model, budget=budget, max_depth=max_depth, seed=seed, check_deadlock=check_deadlock)
+    Swarm and simulate take their walks in the chunks the command line takes
+    (``splitbrain.checker.sampled_parallel``, in this process), so the same
+    seed gives the same result here as there.
+    """
     if engine == "hypothesis":
         from splitbrain.checker.hypothesis import hypothesis_check
 
         return hypothesis_check(model, budget=budget, max_depth=max_depth, seed=seed, check_deadlock=check_deadlock)
-    from splitbrain.checker.simulate import simulate
+    from splitbrain.checker.sampled_parallel import simulate_chunked, swarm_chunked
 
-    return simulate(model, budget or SIMULATE_RUNS, max_depth or SIMULATE_DEPTH, seed, check_deadlock=check_deadlock)
+    if engine == "swarm":
+        return swarm_chunked(model, budget=budget, max_depth=max_depth, seed=seed, check_deadlock=check_deadlock,
+                             workers=1)
+    return simulate_chunked(model, budget or SIMULATE_RUNS, max_depth or SIMULATE_DEPTH, seed,
+                            check_deadlock=check_deadlock, workers=1)
 
 
 def _first(action: Any) -> Any:

@@ -201,3 +201,19 @@ def test_cli_backend_ray_without_ray_names_the_extra(monkeypatch, capsys):
     assert main(["simulate", "twophase", "--runs", "5", "--backend", "ray"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'splitbrain[ray]'" in err
+
+
+@pytest.mark.parametrize("engine, budget, argv", [
+    ("simulate", 250, ["simulate", "raft", "--runs", "250", "--depth", "100", "--seed", "4", "--json", "-q"]),
+    ("swarm", 1200, ["check", "raft", "--engine", "swarm", "--budget", "1200", "--seed", "4", "--json", "-q"]),
+])
+def test_the_api_takes_the_command_lines_chunks(engine, budget, argv, capsys):
+    # Beyond one chunk (100 random walks, 1,000 guided ones) a single search would take other walks.
+    from splitbrain import check as public_check
+
+    result = public_check(registry.build("raft", {}), engine=engine, budget=budget, max_depth=100, seed=4)
+    main(argv)
+    cli = json.loads(capsys.readouterr().out)
+    assert result.extra["chunks"]["total"] > 1
+    assert (result.distinct_states, result.states_generated, result.depth) == (
+        cli["distinct_states"], cli["states_generated"], cli["depth"])
