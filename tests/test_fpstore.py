@@ -58,6 +58,7 @@ def test_the_c_fingerprint_is_built_here():
     assert explore.Fingerprinter().fingerprint is core.fingerprint
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # the strategy's own repr, not a value's
 @settings(max_examples=300, deadline=None)
 @given(values)
 def test_the_c_fingerprint_is_the_python_fingerprint(x):
