@@ -733,8 +733,11 @@ class ActorModel(Model[World, tuple]):
         else:                                             # the local part alone does not decide
             best = best_score = None
             for number, mapping in renamings:
-                shared = (rename(w.net, number, mapping), rename(w.history, number, mapping),
-                          rename(w.cut, number, mapping))
+                net, history, cut = (rename(w.net, number, mapping), rename(w.history, number, mapping),
+                                     rename(w.cut, number, mapping))
+                if best is not None and net is best[0] and history is best[1] and cut is best[2]:
+                    continue                              # (often: a renaming of values none of them holds)
+                shared = (net, history, cut)
                 score = hash(shared)
                 if best is None or score < best_score or (score == best_score and shared != best
                                                           and _key(shared) < _key(best)):
@@ -748,10 +751,11 @@ class ActorModel(Model[World, tuple]):
         renamings: list[tuple[int, dict[str, str]]] = []
         for order, number, mapping in self._renamings(part):
             local = self._rename_local(part, order, number, mapping)
-            score = hash(local)
-            if best is not None and score == best_score and local == best:
+            if best is not None and local == best:        # (cheap when the renaming changed nothing)
                 renamings.append((number, mapping))
-            elif best is None or score < best_score or (score == best_score and _key(local) < _key(best)):
+                continue
+            score = hash(local)
+            if best is None or score < best_score or (score == best_score and _key(local) < _key(best)):
                 best, best_score, renamings = local, score, [(number, mapping)]
         return best, renamings
 
@@ -820,7 +824,8 @@ class ActorModel(Model[World, tuple]):
         if found is None:
             if len(self._renamed_values) >= RENAMINGS_REMEMBERED:
                 self._renamed_values.clear()
-            found = self._renamed_values[key] = (x, _rename(x, mapping))
+            y = _rename(x, mapping)
+            found = self._renamed_values[key] = (x, x if y == x else y)   # (unchanged: x itself)
         return found[1]
 
     def _erased(self, x: Any) -> int:

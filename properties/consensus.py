@@ -138,26 +138,43 @@ def raft_properties(view: RaftView, leader_change: bool = True) -> list[Property
     it out when the model's bounds allow a single term only).
     """
 
-    def leaders(state: Any) -> list[tuple[str, Any]]:
-        return [(sid, s) for sid, s in view.servers(state) if s.role == LEADER]
+    recent: dict[int, tuple[Any, list]] = {}   # the leaders of the last few states asked about, by identity
 
     def leader_logs(state: Any) -> list[tuple[str, int, Log]]:
-        return [(sid, s.currentTerm, s.log) for sid, s in leaders(state)]
+        """``(server, term, log)`` of each leader of ``state``."""
+        # Several properties ask of one state, and the step property asks of each state twice: as the
+        # step's start for each of its successors, then as the next state of one step.
+        found = recent.pop(id(state), None)
+        if found is not None and found[0] is state:
+            recent[id(state)] = found                  # now the most recent
+            return found[1]
+        if len(recent) >= 4:
+            del recent[next(iter(recent))]             # forget the least recent
+        out = [(sid, s.currentTerm, s.log) for sid, s in view.servers(state) if s.role == LEADER]
+        recent[id(state)] = (state, out)
+        return out
+
+    def append_only(before: Any, nxt: Any) -> bool:
+        logs = leader_logs(before)
+        if not logs:
+            return True
+        after = leader_logs(nxt)
+        return after == logs or leader_append_only(logs, after)   # (most steps leave the leaders as they were)
 
     props = [
         always("ElectionSafety", lambda w: election_safety(view.elected(w)),
                "at most one server is ever elected leader in a given term (crashed leaders count)"),
-        always_step("LeaderAppendOnly", lambda w, _, nxt: leader_append_only(leader_logs(w), leader_logs(nxt)),
+        always_step("LeaderAppendOnly", lambda w, _, nxt: append_only(w, nxt),
                     "on every step, a leader of the same term before and after only appends to its log"),
         always("LogMatching", lambda w: log_matching(view.logs(w)),
                "two logs with an entry of the same index and term are identical up to that index"),
         always("LeaderCompleteness",
-               lambda w: leader_completeness(((s.currentTerm, s.log) for _, s in leaders(w)), view.committed(w)),
+               lambda w: leader_completeness(((term, log) for _, term, log in leader_logs(w)), view.committed(w)),
                "an entry committed in a term is in the logs of the leaders of all higher terms"),
         always("StateMachineSafety",
                lambda w: state_machine_safety((s.log[:s.commitIndex] for _, s in view.servers(w)), view.committed(w)),
                "no two servers apply different entries at the same index"),
-        sometimes("LeaderElected", lambda w: bool(leaders(w)), "some server becomes leader"),
+        sometimes("LeaderElected", lambda w: bool(leader_logs(w)), "some server becomes leader"),
         sometimes("EntryCommitted", lambda w: bool(view.committed(w)), "a leader commits an entry"),
     ]
     if leader_change:

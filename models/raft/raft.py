@@ -672,6 +672,7 @@ class Raft(ActorModel):
         # members only with spares: otherwise it is "all servers" whatever the flag
         self.settings = {k: v for k, v in p.items() if k != "faults" and (k != "members" or spares)}
         self.votes_durable = "votedFor" in self.actor.durable_fields
+        self._restarts: dict[tuple, Server] = {}   # a crashed server's disk -> the state it restarts with
 
     def params(self) -> dict[str, Any]:
         """The parameters with the bug's defaults filled in, plus faults and network (what replay needs)."""
@@ -700,7 +701,7 @@ class Raft(ActorModel):
         keeps equal states equal.
         """
         net_ops = self.network
-        useless = [env for env in net_ops.distinct(w.net) if self.ignored(w, env)]
+        useless = {env for env in net_ops.messages(w.net) if self.ignored(w, env)}
         if not useless:
             return w
         return w._replace(net=net_ops.keep(w.net, lambda env: env not in useless))
@@ -737,9 +738,15 @@ class Raft(ActorModel):
         s = w.nodes[i]
         if s is not None:
             return s
-        if w.disk[i] is None:
+        disk = w.disk[i]
+        if disk is None:
             return None
-        return self.actor.restore(self.actor.fresh(), w.disk[i])
+        s = self._restarts.get(disk)
+        if s is None:                               # (remembered: a crashed server's disk recurs in many Worlds)
+            if len(self._restarts) >= 4096:
+                self._restarts.clear()
+            s = self._restarts[disk] = self.actor.restore(self.actor.fresh(), disk)
+        return s
 
     # -- what guides a sampled search (Model.abstract) -----------------------------------
     def abstract(self, w: World) -> tuple:
