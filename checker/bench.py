@@ -114,20 +114,25 @@ RAFT_AT_SCALE = {"servers": 3, "max_term": 3, "max_log": 2, "client_values": 2, 
 def _actor_speed() -> dict[str, Any]:
     """Raft at its defaults as ``splitbrain check raft`` runs it (symmetry on), without symmetry, and the first 8
     levels of the issue's configuration with faults, then PaxosCommit (not an actor model), each timed in CPU
-    seconds in this process: Raft's distinct states per CPU second and its ratio to PaxosCommit's, a figure that
+    seconds in this process (the short runs: the fastest of three): Raft's distinct states per CPU second and its ratio to PaxosCommit's, a figure that
     depends little on the machine (issue 19, item 2)."""
     from splitbrain.checker.explore import check
     from splitbrain.models import registry
 
     runs = {}
-    for key, name, params, symmetry, depth in (
-            ("raft", "raft", {}, True, None), ("raft-plain", "raft", {}, False, None),
-            ("raft-faults", "raft", RAFT_AT_SCALE, True, 8),
-            ("paxoscommit", "paxoscommit", {"rms": 2, "acceptors": 3, "max_ballot": 1}, False, None)):
-        model = registry.build(name, params)   # (built, and its modules imported, before the clock starts)
-        start = time.process_time()
-        result = check(model, "bfs", symmetry=symmetry, max_depth=depth)
-        runs[key] = (result, time.process_time() - start)
+    # The runs of a few seconds are repeated and the fastest kept: on a shared machine one run of 2 s varied
+    # between 1.6 and 2.4 s of CPU.
+    for key, name, params, symmetry, depth, repeats in (
+            ("raft", "raft", {}, True, None, 3), ("raft-plain", "raft", {}, False, None, 1),
+            ("raft-faults", "raft", RAFT_AT_SCALE, True, 8, 3),
+            ("paxoscommit", "paxoscommit", {"rms": 2, "acceptors": 3, "max_ballot": 1}, False, None, 1)):
+        for _ in range(repeats):
+            model = registry.build(name, params)   # (built, and its modules imported, before the clock starts)
+            start = time.process_time()
+            result = check(model, "bfs", symmetry=symmetry, max_depth=depth)
+            cpu = time.process_time() - start
+            if key not in runs or cpu < runs[key][1]:
+                runs[key] = (result, cpu)
     (raft, raft_cpu), (plain, plain_cpu), (faults, faults_cpu), (paxoscommit, paxoscommit_cpu) = runs.values()
     raft_rate, paxoscommit_rate = raft.distinct_states / raft_cpu, paxoscommit.distinct_states / paxoscommit_cpu
     ratio = raft_rate / paxoscommit_rate
@@ -333,8 +338,8 @@ ENTRIES: list[Entry] = [
           "depth 8, then paxoscommit rms=2 acceptors=3 max_ballot=1, CPU-timed in one run", _actor_speed,
           "target: Raft's rate at least 0.4 of PaxosCommit's (it was about 0.1); measured 2026-12-03 side by "
           "side with the previous actor layer: ratio 0.210-0.215 against 0.119 (no_symmetry_ratio 0.357 against 0.327); "
-          "0.249 once bfs tested the boundary before the symmetry key; 2026-12-04, three runs: ratio 0.198-0.294, "
-          "no_symmetry_ratio 0.342-0.412, faults_ratio 0.261-0.304 (the issue measured 0.097 there): not met",
+          "0.249 once bfs tested the boundary before the symmetry key; 2026-12-04, three runs: ratio 0.269-0.293, "
+          "no_symmetry_ratio 0.387-0.403, faults_ratio 0.297-0.301 (the issue measured 0.097 there): not met",
           # faults_distinct: a regression figure (the first 8 levels of the issue's configuration, 2026-12-04)
           {"verdict": "ok", "distinct": 11979, "generated": 52668, "depth": 37, "faults_distinct": 22641,
            "ratio_at_least_0.4": True}),
