@@ -517,7 +517,7 @@ class ActorModel(Model[World, tuple]):
         key = (i, w.nodes[i], w.timers[i], w.clocks[i], src, msg)
         reaction = self._delivered.get(key)
         if reaction is None:
-            reaction = _remember(self._delivered, key,
+            reaction = remember(self._delivered, key,
                                  self._handle(i, w.nodes[i], w.timers[i], w.clocks[i], "message", (src, msg)))
         return self._commit(w, i, reaction, net, w.down, w.disk, left)
 
@@ -526,7 +526,7 @@ class ActorModel(Model[World, tuple]):
         reaction = self._fired.get(key)
         if reaction is None:
             armed = w.timers[i] - {(timer, deadline)}   # the timer that fires is disarmed
-            reaction = _remember(self._fired, key, self._handle(i, w.nodes[i], armed, w.clocks[i], "timer", (timer,)))
+            reaction = remember(self._fired, key, self._handle(i, w.nodes[i], armed, w.clocks[i], "timer", (timer,)))
         return self._commit(w, i, reaction, w.net, w.down, w.disk, w.left)
 
     def _start(self, w: World, i: int, durable: Any, down: frozenset, disk: tuple, left: tuple) -> World:
@@ -942,12 +942,12 @@ class ActorModel(Model[World, tuple]):
         return "(keeps only its durable state)" if actor.durable(state) is not None else "(loses all its state)"
 
 
-def _remember(memo: dict, key: tuple, reaction: _Reaction) -> _Reaction:
-    """``memo[key] = reaction``, first forgetting everything when ``memo`` is full."""
+def remember(memo: dict, key: Hashable, value: Any) -> Any:
+    """``memo[key] = value``, first forgetting everything when ``memo`` is full (a bounded memo)."""
     if len(memo) >= REACTIONS_REMEMBERED:
         memo.clear()
-    memo[key] = reaction
-    return reaction
+    memo[key] = value
+    return value
 
 
 def _spend(left: tuple, k: int) -> tuple:

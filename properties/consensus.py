@@ -138,12 +138,11 @@ def raft_properties(view: RaftView, leader_change: bool = True) -> list[Property
     it out when the model's bounds allow a single term only).
     """
 
-    recent: dict[int, tuple[Any, list]] = {}   # the leaders of the last few states asked about, by identity
+    recent: dict[int, tuple[Any, list]] = {}   # the leaders' logs of the last few states asked about, by identity
 
     def leader_logs(state: Any) -> list[tuple[str, int, Log]]:
         """``(server, term, log)`` of each leader of ``state``."""
-        # Several properties ask of one state, and the step property asks of each state twice: as the
-        # step's start for each of its successors, then as the next state of one step.
+        # Several properties ask of one state, and a step property asks of a state once per step from it.
         found = recent.pop(id(state), None)
         if found is not None and found[0] is state:
             recent[id(state)] = found                  # now the most recent

@@ -524,3 +524,58 @@ def test_a_handler_call_is_remembered_across_global_states():
     assert 0 < CountingPinger.calls < delivered / 10  # far fewer calls than deliveries taken
     plain = check(pingers(3, bound=2))
     assert (result.distinct_states, result.states_generated) == (plain.distinct_states, plain.states_generated)
+
+
+# -- why there is no partial-order reduction (README, "Large configurations") -------------------
+def _reachable(model: ActorModel, limit: int) -> list[World]:
+    """The first ``limit`` states of a breadth-first search (no symmetry)."""
+    seen, queue, out = set(), deque(model.init_states()), []
+    while queue and len(out) < limit:
+        s = queue.popleft()
+        if s in seen:
+            continue
+        seen.add(s)
+        out.append(s)
+        queue.extend(t for _, t in model.successors(s) if model.within_boundary(t))
+    return out
+
+
+def _after(model: ActorModel, state: World, action: tuple) -> World | None:
+    """The successor of ``state`` by ``action``, or None when it is not enabled."""
+    return next((t for a, t in model.successors(state) if a == action), None)
+
+
+def test_a_node_can_be_sent_a_message_that_does_not_commute_with_its_pending_delivery():
+    """README: a set of one node's deliveries is never safe to explore alone: another node's step can
+    send that node a message, and delivering the two in either order gives different states."""
+    model = Raft()
+    for s in _reachable(model, 400):
+        enabled = dict(model.successors(s))
+        for d in (a for a in enabled if a[0] == "deliver"):
+            n = d[2]
+            for a, s2 in enabled.items():
+                if a[0] not in ("deliver", "timeout") or (a[2] if a[0] == "deliver" else a[1]) == n:
+                    continue                                   # a step of another node only
+                for e, _ in model.successors(s2):
+                    if e[0] != "deliver" or e[2] != n or e in enabled:
+                        continue                               # a message to n that the step sent
+                    first_d, first_e = _after(model, s2, d), _after(model, s2, e)
+                    if first_d is None or first_e is None:
+                        continue
+                    x, y = _after(model, first_d, e), _after(model, first_e, d)
+                    if x is not None and y is not None and x != y:
+                        return
+    pytest.fail("no message sent to a node by another's step fails to commute with the node's pending delivery")
+
+
+def test_a_partition_step_disables_a_delivery():
+    """README: every fault step depends on deliveries (here a partition makes one impossible)."""
+    model = Raft(faults="partition=1")
+    for s in _reachable(model, 200):
+        enabled = dict(model.successors(s))
+        for p, s2 in enabled.items():
+            if p[0] == "partition":
+                lost = [d for d in enabled if d[0] == "deliver" and _after(model, s2, d) is None]
+                if lost:
+                    return
+    pytest.fail("no partition step disables a delivery")

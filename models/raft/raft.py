@@ -139,7 +139,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple
 
-from splitbrain.models.actors import Actor, ActorModel, Context, World
+from splitbrain.models.actors import Actor, ActorModel, Context, World, remember
 from splitbrain.models.core import format_action
 from splitbrain.models.faults import BUDGETS, FaultConfig, as_fault_config
 from splitbrain.models.registry import ModelSpec, Param
@@ -741,12 +741,8 @@ class Raft(ActorModel):
         disk = w.disk[i]
         if disk is None:
             return None
-        s = self._restarts.get(disk)
-        if s is None:                               # (remembered: a crashed server's disk recurs in many Worlds)
-            if len(self._restarts) >= 4096:
-                self._restarts.clear()
-            s = self._restarts[disk] = self.actor.restore(self.actor.fresh(), disk)
-        return s
+        s = self._restarts.get(disk)                # (a crashed server's disk recurs in many Worlds)
+        return s if s is not None else remember(self._restarts, disk, self.actor.restore(self.actor.fresh(), disk))
 
     # -- what guides a sampled search (Model.abstract) -----------------------------------
     def abstract(self, w: World) -> tuple:
